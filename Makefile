@@ -1,0 +1,162 @@
+# Cutover's Makefile. `make help` lists the targets.
+#
+# Everything the tests need is built from the Go module proxy: the tools below are pinned and
+# installed into bin/, and the control-plane binaries (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubectl, kwok) are built once by
+# hack/control-plane.sh into a per-user cache keyed by their versions.
+
+IMG ?= cutover:latest
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+export GOTOOLCHAIN = local
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: controller-gen ## Generate the CRD and the ClusterRole from markers.
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./..." output:crd:artifacts:config=config/crd/bases
+
+.PHONY: generate
+generate: controller-gen ## Generate DeepCopy methods.
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: fmt
+fmt: ## Run go fmt against code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet against code (including the e2e build tag).
+	go vet ./...
+	go vet -tags=e2e ./test/e2e/...
+
+.PHONY: tidy
+tidy: ## Tidy go.mod and go.sum.
+	go mod tidy
+
+.PHONY: verify
+verify: manifests generate fmt tidy ## Regenerate everything, then fail on any diff.
+	@git diff --exit-code || { echo "make verify: generated files are out of date; run 'make manifests generate fmt tidy' and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- api config controllers internal)" || { git status --porcelain; echo "make verify: untracked generated files" >&2; exit 1; }
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint.
+	"$(GOLANGCI_LINT)" run ./...
+	"$(GOLANGCI_LINT)" run --build-tags=e2e ./test/e2e/...
+
+##@ Test
+
+.PHONY: test
+test: manifests generate fmt vet test-unit test-integration test-e2e ## Run all three tiers: unit, integration (envtest) and e2e (local control plane).
+
+.PHONY: test-unit
+test-unit: ## Unit tests: pure packages and controllers with fakes; no API server.
+	go test ./api/... ./internal/... ./controllers/... ./cmd/...
+
+.PHONY: test-integration
+test-integration: control-plane ## Integration tests on a real kube-apiserver and etcd (envtest).
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/integration/... -timeout 20m
+
+.PHONY: test-e2e
+test-e2e: control-plane build ## End-to-end tests on the local control plane (started and stopped here).
+	@trap '$(MAKE) --no-print-directory cluster-down' EXIT; \
+	$(MAKE) --no-print-directory cluster-up; \
+	CUTOVER_KUBECONFIG="$(CLUSTER_DIR)/kubeconfig" CUTOVER_BIN="$(LOCALBIN)" K8S_BIN="$(K8S_BIN)" \
+		go test -tags=e2e ./test/e2e/... -v -timeout 30m
+
+.PHONY: bench
+bench: control-plane ## Benchmarks on the real API server.
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/bench/... -run '^$$' -bench . -benchtime 1x -timeout 30m
+
+##@ Local control plane
+
+.PHONY: control-plane
+control-plane: $(LOCALBIN) ## Build (once, cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok.
+	@ln -sfn "$$(hack/control-plane.sh)" "$(LOCALBIN)/k8s"
+
+.PHONY: cluster-up
+cluster-up: control-plane kustomize ## Start the local control plane on 127.0.0.1 and install the CRDs.
+	K8S_BIN="$(K8S_BIN)" CLUSTER_DIR="$(CLUSTER_DIR)" KUSTOMIZE="$(KUSTOMIZE)" hack/cluster-up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the local control plane.
+	CLUSTER_DIR="$(CLUSTER_DIR)" hack/cluster-down.sh
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build the manager binary.
+	go build -o bin/cutover .
+
+.PHONY: run
+run: manifests generate fmt vet ## Run the manager against the current kubeconfig.
+	go run . --leader-elect=false
+
+.PHONY: demo
+demo: build cluster-up ## Start the local control plane, run the manager and apply a sample Rollout.
+	K8S_BIN="$(K8S_BIN)" CLUSTER_DIR="$(CLUSTER_DIR)" hack/demo.sh
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a container engine).
+	docker build -t ${IMG} .
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment.
+	mkdir -p dist
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
+	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+
+##@ Dependencies
+
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p "$(LOCALBIN)"
+
+## The control-plane binaries (see hack/control-plane.sh) and the running cluster's state.
+K8S_BIN ?= $(LOCALBIN)/k8s
+CLUSTER_DIR ?= $(LOCALBIN)/cluster
+
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+GOLANGCI_LINT = $(LOCALBIN)/golangci-lint
+
+KUSTOMIZE_VERSION ?= v5.8.2
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Install kustomize locally if necessary.
+$(KUSTOMIZE): $(LOCALBIN)
+	$(call go-install-tool,$(KUSTOMIZE),sigs.k8s.io/kustomize/kustomize/v5,$(KUSTOMIZE_VERSION))
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Install controller-gen locally if necessary.
+$(CONTROLLER_GEN): $(LOCALBIN)
+	$(call go-install-tool,$(CONTROLLER_GEN),sigs.k8s.io/controller-tools/cmd/controller-gen,$(CONTROLLER_TOOLS_VERSION))
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint locally if necessary.
+$(GOLANGCI_LINT): $(LOCALBIN)
+	$(call go-install-tool,$(GOLANGCI_LINT),github.com/golangci/golangci-lint/v2/cmd/golangci-lint,$(GOLANGCI_LINT_VERSION))
+
+# go-install-tool installs a pinned tool into bin/ as <name>-<version> and symlinks <name> to it.
+# $1 - target path with name of binary, $2 - package, $3 - version
+define go-install-tool
+@[ -f "$(1)-$(3)" ] && [ "$$(readlink -- "$(1)" 2>/dev/null)" = "$(1)-$(3)" ] || { \
+set -e; \
+package=$(2)@$(3) ;\
+echo "Installing $${package}" ;\
+rm -f "$(1)" ;\
+GOBIN="$(LOCALBIN)" go install $${package} ;\
+mv "$(LOCALBIN)/$$(basename "$(1)")" "$(1)-$(3)" ;\
+} ;\
+ln -sf "$$(realpath "$(1)-$(3)")" "$(1)"
+endef
