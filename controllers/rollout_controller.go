@@ -14,50 +14,80 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Package controllers holds the Kubernetes glue of Cutover: it observes the cluster, asks the
+// pure planner in internal/plan what to do, applies the answer and writes the status once.
 package controllers
 
 import (
 	"context"
 
-	"k8s.io/apimachinery/pkg/runtime"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/image"
 )
 
-// RolloutReconciler reconciles a Rollout object
+// FieldOwner is the field manager of every write Cutover makes.
+const FieldOwner = "cutover"
+
+// RolloutReconciler reconciles Rollouts. Its dependencies are injected by main.go.
 type RolloutReconciler struct {
 	client.Client
-	Scheme *runtime.Scheme
+	// APIReader reads objects the manager does not cache (pull secrets).
+	APIReader client.Reader
+	// Images pins image tags to digests.
+	Images image.Resolver
+	// Clock is the time source; the planner never reads a clock itself.
+	Clock clock.PassiveClock
+	// Recorder emits Events.
+	Recorder events.EventRecorder
+	// Concurrency is how many Rollouts are reconciled at once (default 1).
+	Concurrency int
 }
 
-// +kubebuilder:rbac:groups=cutover.dev,resources=rollouts,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=cutover.dev,resources=rollouts,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=cutover.dev,resources=rollouts/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=cutover.dev,resources=rollouts/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile is part of the main kubernetes reconciliation loop which aims to
-// move the current state of the cluster closer to the desired state.
-// TODO(user): Modify the Reconcile function to compare the state specified by
-// the Rollout object against the actual cluster state, and then
-// perform operations to make the cluster state reflect the state specified by
-// the user.
-//
-// For more details, check Reconcile and its Result here:
-// - https://pkg.go.dev/sigs.k8s.io/controller-runtime@v0.24.1/pkg/reconcile
-func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	_ = logf.FromContext(ctx)
-
-	// TODO(user): your logic here
-
-	return ctrl.Result{}, nil
+// Reconcile observes a Rollout and its ReplicaSets, plans the next step, applies it, and writes
+// the status once; Events follow the status write.
+func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	ro := &cutoverv1alpha1.Rollout{}
+	if err := r.Get(ctx, req.NamespacedName, ro); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Rollout", klog.KObj(ro)))
+	if !ro.DeletionTimestamp.IsZero() {
+		// ReplicaSets are owned by the Rollout and go with it through garbage collection.
+		return ctrl.Result{}, nil
+	}
+	s := &rolloutScope{rollout: ro, base: ro.DeepCopy(), now: r.Clock.Now()}
+	defer func() { res, retErr = r.finalizeStatus(ctx, s, res, retErr) }()
+	return runPhases(ctx, s,
+		phase{"observe", r.observe},
+		phase{"plan", r.plan},
+		phase{"replicasets", r.reconcileReplicaSets},
+	)
 }
 
-// SetupWithManager sets up the controller with the Manager.
+// SetupWithManager registers the controller: Rollouts (on spec or annotation changes) and the
+// ReplicaSets they own.
 func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&cutoverv1alpha1.Rollout{}).
+		For(&cutoverv1alpha1.Rollout{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&appsv1.ReplicaSet{}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("rollout").
 		Complete(r)
 }

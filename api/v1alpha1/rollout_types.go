@@ -19,6 +19,7 @@ package v1alpha1
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // RolloutSpec is the desired state of a Rollout: a pod template and how to roll out each new
@@ -429,6 +430,11 @@ type RolloutStatus struct {
 	// +listMapKey=container
 	Images []ContainerImage `json:"images,omitempty"`
 
+	// templateHash is the hash of spec.template before pinning whose pins are in status.images;
+	// the same template seen again reuses them instead of asking the registry.
+	// +optional
+	TemplateHash string `json:"templateHash,omitempty"`
+
 	// gates are the results of the gates of the current step.
 	// +optional
 	// +listType=map
@@ -442,6 +448,13 @@ type RolloutStatus struct {
 	// history records finished revisions, newest first, at most spec.revisionHistoryLimit.
 	// +optional
 	History []RevisionRecord `json:"history,omitempty"`
+
+	// pendingRemoval lists one-shot action annotations that were acted on and are being removed.
+	// The status records the action before the annotation is removed, so a restart in between
+	// neither loses the action nor takes it twice.
+	// +optional
+	// +listType=set
+	PendingRemoval []string `json:"pendingRemoval,omitempty"`
 
 	// progress is the controller's bookkeeping for the current revision.
 	// +optional
@@ -568,6 +581,18 @@ type RolloutProgress struct {
 	// counts from here).
 	// +optional
 	AvailableAt *metav1.Time `json:"availableAt,omitempty"`
+	// observedAvailable is the revision's available pods at lastProgressAt; a change counts as
+	// progress.
+	// +optional
+	ObservedAvailable int32 `json:"observedAvailable,omitempty"`
+	// heldSince is when spec.paused was first seen true; the progress deadline does not count
+	// held time.
+	// +optional
+	HeldSince *metav1.Time `json:"heldSince,omitempty"`
+	// rejectedAction is the last action annotation refused with a Warning Event, so the Event is
+	// emitted once.
+	// +optional
+	RejectedAction string `json:"rejectedAction,omitempty"`
 }
 
 // Rollout runs a pod template as immutable, digest-pinned revisions and moves traffic between
@@ -613,5 +638,8 @@ type RolloutList struct {
 }
 
 func init() {
-	SchemeBuilder.Register(&Rollout{}, &RolloutList{})
+	SchemeBuilder.Register(func(s *runtime.Scheme) error {
+		s.AddKnownTypes(SchemeGroupVersion, &Rollout{}, &RolloutList{})
+		return nil
+	})
 }

@@ -1,0 +1,213 @@
+/*
+Copyright 2026 The Cutover Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/image"
+	"github.com/cutover-dev/cutover/internal/plan"
+)
+
+// observe reads the managed ReplicaSets and works out the desired revision: spec.template with
+// every image pinned to a digest.
+func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.Result, error) {
+	all, err := r.listReplicaSets(ctx, s.rollout)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.observeRevision(ctx, s, all); err != nil {
+		return ctrl.Result{}, err
+	}
+	classifyReplicaSets(s, all)
+	return ctrl.Result{}, nil
+}
+
+// listReplicaSets lists the ReplicaSets this Rollout controls.
+func (r *RolloutReconciler) listReplicaSets(ctx context.Context, ro *cutoverv1alpha1.Rollout) ([]*appsv1.ReplicaSet, error) {
+	list := &appsv1.ReplicaSetList{}
+	if err := r.List(ctx, list, client.InNamespace(ro.Namespace),
+		client.MatchingLabels{cutoverv1alpha1.LabelRollout: ro.Name}); err != nil {
+		return nil, fmt.Errorf("listing ReplicaSets: %w", err)
+	}
+	var out []*appsv1.ReplicaSet
+	for i := range list.Items {
+		rs := &list.Items[i]
+		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == ro.UID && rs.Labels[cutoverv1alpha1.LabelRevision] != "" {
+			out = append(out, rs)
+		}
+	}
+	return out, nil
+}
+
+// classifyReplicaSets indexes the ReplicaSets by revision. A ReplicaSet of the desired revision
+// whose template no longer hashes to its revision was edited out of band: it is set aside to be
+// replaced.
+func classifyReplicaSets(s *rolloutScope, all []*appsv1.ReplicaSet) {
+	s.replicaSets = map[string]*appsv1.ReplicaSet{}
+	for _, rs := range all {
+		rev := rs.Labels[cutoverv1alpha1.LabelRevision]
+		if rev == s.desired.Hash && rs.DeletionTimestamp.IsZero() {
+			if h, err := plan.TemplateHash(&rs.Spec.Template); err == nil && h != rev {
+				s.drifted = append(s.drifted, rs)
+				continue
+			}
+		}
+		if old, ok := s.replicaSets[rev]; ok && old.DeletionTimestamp.IsZero() {
+			continue
+		}
+		s.replicaSets[rev] = rs
+	}
+}
+
+// observeRevision pins spec.template. Pins are looked up before any registry is asked: on a
+// ReplicaSet made from the same template, then in the status. A template is resolved once.
+func (r *RolloutReconciler) observeRevision(ctx context.Context, s *rolloutScope, all []*appsv1.ReplicaSet) error {
+	ro := s.rollout
+	tmpl := &ro.Spec.Template
+	if p := checkSpec(ro); p != nil {
+		s.blocked = p
+		return nil
+	}
+	tmplHash, err := plan.TemplateHash(tmpl)
+	if err != nil {
+		return err
+	}
+	pinned, pins := knownPins(ro, tmplHash, all)
+	if pinned == nil {
+		secrets, err := r.pullSecrets(ctx, ro)
+		if err != nil {
+			return err
+		}
+		pinned, pins, err = image.Pin(ctx, r.Images, tmpl, secrets, ro.Spec.ImagePolicy)
+		if err != nil {
+			s.blocked = imageProblem(err)
+			return nil
+		}
+		s.queue(resolvedEvents(tmpl, pinned)...)
+	}
+	hash, err := plan.TemplateHash(pinned)
+	if err != nil {
+		return err
+	}
+	if pinned.Labels == nil {
+		pinned.Labels = map[string]string{}
+	}
+	pinned.Labels[cutoverv1alpha1.LabelRevision] = hash
+	s.pinned = pinned
+	s.desired = plan.Revision{Hash: hash, TemplateHash: tmplHash, Images: pins}
+	return nil
+}
+
+// checkSpec finds what admission cannot: a selector expression the template labels miss, and an
+// image refused by spec.imagePolicy.
+func checkSpec(ro *cutoverv1alpha1.Rollout) *plan.Problem {
+	sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
+	if err != nil {
+		return &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec, Message: "spec.selector: " + err.Error()}
+	}
+	if sel.Empty() || !sel.Matches(labels.Set(ro.Spec.Template.Labels)) {
+		return &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec,
+			Message: "spec.template.metadata.labels must match spec.selector, which must not be empty"}
+	}
+	if err := image.CheckPolicy(&ro.Spec.Template, ro.Spec.ImagePolicy); err != nil {
+		return imageProblem(err)
+	}
+	return nil
+}
+
+// knownPins returns the pinned template when this template was pinned before.
+func knownPins(ro *cutoverv1alpha1.Rollout, tmplHash string, all []*appsv1.ReplicaSet) (*corev1.PodTemplateSpec, []cutoverv1alpha1.ContainerImage) {
+	try := func(pins []cutoverv1alpha1.ContainerImage) (*corev1.PodTemplateSpec, []cutoverv1alpha1.ContainerImage) {
+		if pinned, ok := image.ApplyPins(&ro.Spec.Template, pins); ok {
+			return pinned, pins
+		}
+		return nil, nil
+	}
+	for _, rs := range all {
+		if rs.Annotations[cutoverv1alpha1.AnnotationTemplateHash] != tmplHash {
+			continue
+		}
+		var pins []cutoverv1alpha1.ContainerImage
+		if json.Unmarshal([]byte(rs.Annotations[cutoverv1alpha1.AnnotationImagePins]), &pins) == nil {
+			if pinned, p := try(pins); pinned != nil {
+				return pinned, p
+			}
+		}
+	}
+	if ro.Status.TemplateHash == tmplHash && len(ro.Status.Images) > 0 {
+		return try(ro.Status.Images)
+	}
+	return nil, nil
+}
+
+// pullSecrets reads the template's imagePullSecrets; a missing one is skipped, as the kubelet
+// does.
+func (r *RolloutReconciler) pullSecrets(ctx context.Context, ro *cutoverv1alpha1.Rollout) ([]corev1.Secret, error) {
+	var out []corev1.Secret
+	for _, ref := range ro.Spec.Template.Spec.ImagePullSecrets {
+		sec := corev1.Secret{}
+		err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ro.Namespace, Name: ref.Name}, &sec)
+		switch {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("reading image pull secret %q: %w", ref.Name, err)
+		}
+		out = append(out, sec)
+	}
+	return out, nil
+}
+
+// imageProblem classifies a pinning error: a policy violation stalls; a registry problem is
+// retried.
+func imageProblem(err error) *plan.Problem {
+	var pe *image.PolicyError
+	if errors.As(err, &pe) {
+		return &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec, Message: err.Error()}
+	}
+	return &plan.Problem{Reason: cutoverv1alpha1.ReasonImageResolutionFailed, Transient: true,
+		Message: "resolving image tags (retrying): " + err.Error()}
+}
+
+// resolvedEvents describes each tag that was pinned.
+func resolvedEvents(tmpl, pinned *corev1.PodTemplateSpec) []plan.Event {
+	var out []plan.Event
+	add := func(before, after []corev1.Container) {
+		for i := range before {
+			if i < len(after) && before[i].Image != after[i].Image {
+				out = append(out, plan.Event{Reason: plan.EventImageResolved,
+					Message: fmt.Sprintf("container %s: %s pinned to %s", before[i].Name, before[i].Image, after[i].Image)})
+			}
+		}
+	}
+	add(tmpl.Spec.InitContainers, pinned.Spec.InitContainers)
+	add(tmpl.Spec.Containers, pinned.Spec.Containers)
+	return out
+}

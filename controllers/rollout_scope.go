@@ -1,0 +1,147 @@
+/*
+Copyright 2026 The Cutover Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/plan"
+)
+
+// rolloutScope is the data of one reconcile: what was observed, what was planned, and the
+// Events to emit after the status write. It holds data only; the phases are functions.
+type rolloutScope struct {
+	rollout *cutoverv1alpha1.Rollout
+	base    *cutoverv1alpha1.Rollout // the Rollout as read, to patch the status against
+	now     time.Time
+
+	// observed
+	replicaSets map[string]*appsv1.ReplicaSet // managed ReplicaSets by revision
+	drifted     []*appsv1.ReplicaSet          // managed ReplicaSets whose template was edited
+	desired     plan.Revision
+	pinned      *corev1.PodTemplateSpec // spec.template with images pinned and the revision label
+	blocked     *plan.Problem
+
+	// planned
+	plan *plan.Output
+
+	// queued for after the status write
+	events []plan.Event
+}
+
+// phase is one step of the reconcile pipeline.
+type phase struct {
+	name string
+	fn   func(ctx context.Context, s *rolloutScope) (ctrl.Result, error)
+}
+
+// errWaiting stops the pipeline without an error.
+var errWaiting = errors.New("waiting")
+
+// runPhases runs the phases in order. It stops at the first error (wrapped with the phase's
+// name) or at errWaiting, and merges the lowest RequeueAfter across the phases that ran.
+func runPhases(ctx context.Context, s *rolloutScope, phases ...phase) (ctrl.Result, error) {
+	var res ctrl.Result
+	for _, ph := range phases {
+		r, err := ph.fn(ctx, s)
+		res = lowestNonZero(res, r)
+		if errors.Is(err, errWaiting) {
+			return res, nil
+		}
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", ph.name, err)
+		}
+	}
+	return res, nil
+}
+
+func lowestNonZero(a, b ctrl.Result) ctrl.Result {
+	switch {
+	case a.RequeueAfter == 0:
+		return b
+	case b.RequeueAfter == 0 || a.RequeueAfter < b.RequeueAfter:
+		return a
+	default:
+		return b
+	}
+}
+
+// queue adds Events to emit after the status write.
+func (s *rolloutScope) queue(ev ...plan.Event) { s.events = append(s.events, ev...) }
+
+// plan runs the pure planner on what was observed.
+func (r *RolloutReconciler) plan(_ context.Context, s *rolloutScope) (ctrl.Result, error) {
+	out := plan.Compute(planInput(s))
+	s.plan = &out
+	s.queue(out.Events...)
+	return ctrl.Result{RequeueAfter: out.RequeueAfter}, nil
+}
+
+// planInput turns the observation into the planner's input.
+func planInput(s *rolloutScope) plan.Input {
+	ro := s.rollout
+	in := plan.Input{
+		Now:        s.now,
+		Generation: ro.Generation,
+		Spec:       ro.Spec,
+		Status:     ro.Status,
+		Desired:    s.desired,
+		Blocked:    s.blocked,
+		Actions: plan.Actions{
+			Promote: ro.Annotations[cutoverv1alpha1.AnnotationPromote],
+			Abort:   ro.Annotations[cutoverv1alpha1.AnnotationAbort],
+			Retry:   ro.Annotations[cutoverv1alpha1.AnnotationRetry],
+		},
+	}
+	for rev, rs := range s.replicaSets {
+		in.ReplicaSets = append(in.ReplicaSets, replicaSetInfo(rev, rs))
+	}
+	return in
+}
+
+// replicaSetInfo is what the planner needs of a ReplicaSet. Availability counts only when the
+// ReplicaSet's status describes its current spec.
+func replicaSetInfo(rev string, rs *appsv1.ReplicaSet) plan.ReplicaSet {
+	info := plan.ReplicaSet{
+		Revision:  rev,
+		Replicas:  ptrValue(rs.Spec.Replicas, 1),
+		Current:   rs.Status.Replicas,
+		Ready:     rs.Status.ReadyReplicas,
+		Available: rs.Status.AvailableReplicas,
+		Deleting:  !rs.DeletionTimestamp.IsZero(),
+		CreatedAt: rs.CreationTimestamp.Time,
+	}
+	if rs.Status.ObservedGeneration < rs.Generation {
+		info.Available = min(info.Available, info.Replicas)
+	}
+	return info
+}
+
+func ptrValue[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}

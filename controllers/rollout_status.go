@@ -1,0 +1,134 @@
+/*
+Copyright 2026 The Cutover Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/plan"
+)
+
+// finalizeStatus is the one status write of a reconcile. It sets the conditions from the plan
+// (or the error), patches the status only when it changed, then removes the action annotations
+// the status now records, and finally emits the queued Events.
+func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope, res ctrl.Result, retErr error) (ctrl.Result, error) {
+	ro := s.rollout
+	if s.plan != nil {
+		ro.Status = *s.plan.Status.DeepCopy()
+	}
+	setConditions(ro, s.plan, retErr)
+	if !equality.Semantic.DeepEqual(s.base.Status, ro.Status) {
+		if err := r.Status().Patch(ctx, ro, client.MergeFrom(s.base), client.FieldOwner(FieldOwner)); err != nil {
+			return res, errors.Join(retErr, fmt.Errorf("writing status: %w", err))
+		}
+	}
+	if s.plan != nil {
+		if err := r.removeAnnotations(ctx, ro, s.plan.RemoveAnnotations); err != nil {
+			return res, errors.Join(retErr, err)
+		}
+	}
+	for _, ev := range s.events {
+		typ := corev1.EventTypeNormal
+		if ev.Warning {
+			typ = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(ro, nil, typ, ev.Reason, "Reconcile", "%s", ev.Message)
+	}
+	return res, retErr
+}
+
+// removeAnnotations removes the one-shot action annotations that were acted on.
+func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1alpha1.Rollout, keys []string) error {
+	orig := ro.DeepCopy()
+	changed := false
+	for _, k := range keys {
+		if _, ok := ro.Annotations[k]; ok {
+			delete(ro.Annotations, k)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := r.Patch(ctx, ro, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
+		return fmt.Errorf("removing action annotations %v: %w", keys, err)
+	}
+	return nil
+}
+
+// setConditions sets Ready, Reconciling and Stalled (kstatus) and the domain conditions from the
+// planner's verdict. observedGeneration moves only when the reconcile had no error.
+func setConditions(ro *cutoverv1alpha1.Rollout, out *plan.Output, retErr error) {
+	gen := ro.Generation
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		apimeta.SetStatusCondition(&ro.Status.Conditions, metav1.Condition{
+			Type: typ, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen,
+		})
+	}
+	if retErr != nil {
+		msg := "retrying after an error: " + retErr.Error()
+		set(cutoverv1alpha1.ReadyCondition, metav1.ConditionFalse, cutoverv1alpha1.ReasonProgressingWithRetry, msg)
+		set(cutoverv1alpha1.ReconcilingCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonProgressingWithRetry, msg)
+		apimeta.RemoveStatusCondition(&ro.Status.Conditions, cutoverv1alpha1.StalledCondition)
+		if out == nil {
+			set(cutoverv1alpha1.ReplicaSetsAvailableCondition, metav1.ConditionUnknown, cutoverv1alpha1.ReasonInternalError, msg)
+		}
+		if ro.Status.Phase == "" {
+			ro.Status.Phase = cutoverv1alpha1.PhaseProgressing
+		}
+		return
+	}
+	if out == nil {
+		return
+	}
+	st := out.State
+	switch st.Phase {
+	case cutoverv1alpha1.PhaseHealthy:
+		set(cutoverv1alpha1.ReadyCondition, metav1.ConditionTrue, st.Reason, st.Message)
+		apimeta.RemoveStatusCondition(&ro.Status.Conditions, cutoverv1alpha1.ReconcilingCondition)
+		apimeta.RemoveStatusCondition(&ro.Status.Conditions, cutoverv1alpha1.StalledCondition)
+	case cutoverv1alpha1.PhaseAborted, cutoverv1alpha1.PhaseDegraded:
+		set(cutoverv1alpha1.ReadyCondition, metav1.ConditionFalse, st.Reason, st.Message)
+		set(cutoverv1alpha1.StalledCondition, metav1.ConditionTrue, st.Reason, st.Message)
+		apimeta.RemoveStatusCondition(&ro.Status.Conditions, cutoverv1alpha1.ReconcilingCondition)
+	default:
+		set(cutoverv1alpha1.ReadyCondition, metav1.ConditionFalse, st.Reason, st.Message)
+		set(cutoverv1alpha1.ReconcilingCondition, metav1.ConditionTrue, st.Reason, st.Message)
+		apimeta.RemoveStatusCondition(&ro.Status.Conditions, cutoverv1alpha1.StalledCondition)
+	}
+	if st.Available {
+		set(cutoverv1alpha1.ReplicaSetsAvailableCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonAvailable,
+			"every ReplicaSet the rollout needs has all its pods available")
+	} else {
+		set(cutoverv1alpha1.ReplicaSetsAvailableCondition, metav1.ConditionFalse, cutoverv1alpha1.ReasonWaitingForAvailability, st.Message)
+	}
+	set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonRouted,
+		"traffic follows the replica ratio: no traffic router is configured")
+	set(cutoverv1alpha1.GatesPassedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonNoGates,
+		"no gate is running")
+	ro.Status.ObservedGeneration = gen
+}

@@ -1,0 +1,428 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
+
+// planner carries one computation. It holds data only; each decision is a method that reads the
+// input and writes the output.
+type planner struct {
+	in  Input
+	out Output
+	st  *cutoverv1alpha1.RolloutStatus
+	rs  map[string]ReplicaSet // live (not deleting) ReplicaSets by revision
+	n   int32                 // spec.replicas
+	now metav1.Time
+}
+
+// Compute decides the next state of a Rollout from what was observed. It is a pure function of
+// its input: the same input always gives the same output, and it performs no I/O.
+func Compute(in Input) Output {
+	p := &planner{in: in, n: replicasOf(in.Spec), now: metav1.NewTime(in.Now)}
+	p.out.Status = *in.Status.DeepCopy()
+	p.out.Scale = map[string]int32{}
+	p.st = &p.out.Status
+	p.rs = map[string]ReplicaSet{}
+	for _, r := range in.ReplicaSets {
+		if !r.Deleting {
+			p.rs[r.Revision] = r
+		}
+	}
+	p.skipPending()
+	if in.Desired.Hash != "" {
+		// The pins are recorded as soon as they are known, so a template is resolved once.
+		p.st.TemplateHash = in.Desired.TemplateHash
+		p.st.Images = in.Desired.Images
+	}
+	p.st.Strategy = in.Spec.Strategy.StrategyName()
+	p.st.Selector = selectorString(in.Spec.Selector)
+	p.run()
+	p.finishPending()
+	p.aggregate()
+	p.trimHistory()
+	return p.out
+}
+
+func (p *planner) run() {
+	switch {
+	case p.in.Blocked != nil:
+		p.blocked()
+	case p.in.Spec.Paused:
+		p.held()
+	default:
+		p.release()
+		stable := p.stable()
+		switch {
+		case stable == "":
+			p.firstRevision()
+		case stable == p.in.Desired.Hash:
+			p.steady(stable)
+		default:
+			p.progress(stable)
+		}
+	}
+}
+
+// blocked keeps everything as it runs: a spec that cannot be carried out changes no traffic
+// and deletes nothing.
+func (p *planner) blocked() {
+	b := p.in.Blocked
+	p.note("blocked: %s", b.Message)
+	if p.in.Status.Message != b.Message {
+		p.event(true, b.Reason, b.Message)
+	}
+	for rev, r := range p.rs {
+		p.out.Scale[rev] = r.Replicas
+	}
+	phase := cutoverv1alpha1.PhaseDegraded
+	if b.Transient {
+		phase = cutoverv1alpha1.PhaseProgressing
+		p.out.RequeueAfter = 15 * time.Second
+	}
+	p.state(phase, b.Reason, b.Message)
+}
+
+// held keeps everything in place while spec.paused is true.
+func (p *planner) held() {
+	for rev, r := range p.rs {
+		p.out.Scale[rev] = r.Replicas
+	}
+	pr := p.progressRecord()
+	if pr.HeldSince == nil {
+		pr.HeldSince = &p.now
+		p.event(false, EventPaused, "spec.paused is true: holding the rollout where it is")
+	}
+	p.state(cutoverv1alpha1.PhasePaused, cutoverv1alpha1.ReasonPaused,
+		"held by spec.paused; set it to false to continue")
+}
+
+// release ends a hold: the time held does not count against the progress deadline.
+func (p *planner) release() {
+	if pr := p.st.Progress; pr != nil && pr.HeldSince != nil {
+		pr.HeldSince = nil
+		pr.LastProgressAt = &p.now
+		p.note("released from spec.paused")
+	}
+}
+
+// stable returns the stable revision, if its ReplicaSet still runs. When the status was lost it
+// is recovered from the ReplicaSets: the one, other than the desired revision, with the most
+// available pods.
+func (p *planner) stable() string {
+	if s := p.st.StableRevision; s != "" {
+		if _, ok := p.rs[s]; ok {
+			return s
+		}
+		if s == p.in.Desired.Hash {
+			return s
+		}
+	}
+	best := ""
+	for _, rev := range p.revisions() {
+		r := p.rs[rev]
+		if rev == p.in.Desired.Hash {
+			continue
+		}
+		if best == "" || r.Available > p.rs[best].Available {
+			best = rev
+		}
+	}
+	if best != "" {
+		p.note("stable revision recovered from ReplicaSets: %s", best)
+	}
+	return best
+}
+
+// firstRevision runs a Rollout's first revision (or one whose stable ReplicaSet is gone): there
+// is nothing to protect, so it goes straight to full size and becomes stable.
+func (p *planner) firstRevision() {
+	d := p.in.Desired
+	p.ensure(d.Hash, p.n)
+	if p.st.StableRevision != d.Hash {
+		p.addHistory(d.Hash, d.Images, OutcomePromoted, "first revision")
+	}
+	p.st.StableRevision = d.Hash
+	p.steady(d.Hash)
+}
+
+// steady runs the stable revision alone at full size: nothing is being rolled out, or the spec
+// was reverted to the stable revision, which rolls back at once.
+func (p *planner) steady(stable string) {
+	if cur := p.st.CurrentRevision; cur != "" && cur != stable && p.isLive(cur) {
+		if p.aborted() {
+			p.note("aborted revision %s left behind", cur)
+		} else {
+			p.addHistory(cur, p.in.Status.Images, OutcomeSuperseded, "spec.template reverted to the stable revision")
+			p.event(false, EventRolledBack, fmt.Sprintf("spec.template is the stable revision %s again: rolled back from %s", stable, cur))
+		}
+	}
+	p.ensure(stable, p.n)
+	p.st.CurrentRevision = stable
+	p.st.CurrentStepIndex = nil
+	p.st.CanaryWeight = 100
+	p.st.Gates = nil
+	p.startProgress(stable)
+	p.refuseActions("nothing is being rolled out")
+	p.retireOthers(stable, p.n, stable)
+	r := p.rs[stable]
+	if p.available(stable, p.n) {
+		p.markHealthy(stable)
+		return
+	}
+	p.trackProgress(r.Available)
+	if p.deadlineExceeded() {
+		p.state(cutoverv1alpha1.PhaseDegraded, cutoverv1alpha1.ReasonProgressDeadlineExceeded,
+			fmt.Sprintf("revision %s has %d/%d available pods after spec.progressDeadlineSeconds", stable, r.Available, p.n))
+		return
+	}
+	p.requeueForDeadline()
+	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
+		fmt.Sprintf("revision %s: %d/%d pods available", stable, r.Available, p.n))
+}
+
+func (p *planner) markHealthy(stable string) {
+	if p.in.Status.Phase != cutoverv1alpha1.PhaseHealthy && p.in.Status.Phase != "" {
+		p.event(false, EventCompleted, fmt.Sprintf("revision %s is stable with %d available pods", stable, p.n))
+	}
+	p.out.State.Available = true
+	p.state(cutoverv1alpha1.PhaseHealthy, cutoverv1alpha1.ReasonSucceeded,
+		fmt.Sprintf("revision %s is stable: %d/%d pods available", stable, p.n, p.n))
+}
+
+// progress moves a new revision forward against the stable one.
+func (p *planner) progress(stable string) {
+	d := p.in.Desired
+	if p.progressRecord().Revision != d.Hash {
+		p.supersede(stable)
+		p.startProgress(d.Hash)
+		p.st.CurrentRevision = d.Hash
+		p.st.CurrentStepIndex = ptr(int32(0))
+		p.st.Gates = nil
+	}
+	if p.st.CurrentStepIndex == nil {
+		p.st.CurrentStepIndex = ptr(int32(0))
+	}
+	p.st.CurrentRevision = d.Hash
+	approved := p.takeActions(stable)
+	if p.aborted() {
+		p.abortedState(stable)
+		return
+	}
+	p.runCanary(stable, approved)
+}
+
+// supersede records the revision that was in flight, if any, as superseded by a new one.
+func (p *planner) supersede(stable string) {
+	cur := p.st.CurrentRevision
+	if cur == "" || cur == stable || cur == p.in.Desired.Hash {
+		return
+	}
+	if !p.aborted() {
+		p.addHistory(cur, p.in.Status.Images, OutcomeSuperseded, "a new revision replaced it mid-rollout")
+	}
+	p.note("revision %s superseded by %s", cur, p.in.Desired.Hash)
+}
+
+// abortedState routes everything back to stable and tears the aborted revision down once the
+// stable revision is whole again.
+func (p *planner) abortedState(stable string) {
+	d := p.in.Desired.Hash
+	p.ensure(stable, p.n)
+	p.st.CanaryWeight = 0
+	p.retireOthers(stable, p.n, stable)
+	reason := p.st.Progress.AbortReason
+	if reason == "" {
+		reason = cutoverv1alpha1.ReasonAborted
+	}
+	p.out.State.Available = p.available(stable, p.n)
+	p.state(cutoverv1alpha1.PhaseAborted, reason,
+		fmt.Sprintf("revision %s aborted (%s): all traffic on stable %s; annotate %s=true to try again or change spec.template",
+			d, reason, stable, cutoverv1alpha1.AnnotationRetry))
+}
+
+// retireOthers deletes every ReplicaSet other than keep, once the stable revision has all the
+// pods it needs, so capacity never dips while traffic moves back.
+func (p *planner) retireOthers(stable string, stableWant int32, keep ...string) {
+	for _, rev := range p.revisions() {
+		if slices.Contains(keep, rev) {
+			continue
+		}
+		if p.available(stable, stableWant) {
+			p.out.Delete = append(p.out.Delete, rev)
+			p.note("deleting ReplicaSet of revision %s", rev)
+		} else {
+			p.out.Scale[rev] = p.rs[rev].Replicas
+		}
+	}
+}
+
+// ensure asks for revision rev to run want replicas, creating its ReplicaSet if needed.
+func (p *planner) ensure(rev string, want int32) {
+	if _, ok := p.rs[rev]; ok {
+		p.out.Scale[rev] = want
+		return
+	}
+	if rev != p.in.Desired.Hash {
+		// Only the desired template can be created; a lost stable ReplicaSet is not recreated.
+		return
+	}
+	p.out.Create = rev
+	p.out.CreateReplicas = want
+	p.event(false, EventRevisionCreated, fmt.Sprintf("created ReplicaSet for revision %s with %d replicas", rev, want))
+}
+
+// available reports whether rev's ReplicaSet has want replicas, all available.
+func (p *planner) available(rev string, want int32) bool {
+	r, ok := p.rs[rev]
+	if !ok {
+		return false
+	}
+	return r.Replicas == want && r.Available >= want
+}
+
+func (p *planner) isLive(rev string) bool { _, ok := p.rs[rev]; return ok }
+
+func (p *planner) aborted() bool {
+	return p.st.Progress != nil && p.st.Progress.Revision == p.in.Desired.Hash && p.st.Progress.Aborted
+}
+
+// revisions lists the live revisions in a fixed order.
+func (p *planner) revisions() []string {
+	out := make([]string, 0, len(p.rs))
+	for rev := range p.rs {
+		out = append(out, rev)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (p *planner) progressRecord() *cutoverv1alpha1.RolloutProgress {
+	if p.st.Progress == nil {
+		p.st.Progress = &cutoverv1alpha1.RolloutProgress{}
+	}
+	return p.st.Progress
+}
+
+// startProgress begins the bookkeeping of a revision, once.
+func (p *planner) startProgress(rev string) {
+	pr := p.progressRecord()
+	if pr.Revision == rev {
+		return
+	}
+	*pr = cutoverv1alpha1.RolloutProgress{Revision: rev, StepStartedAt: &p.now, LastProgressAt: &p.now}
+}
+
+// trackProgress moves the progress clock when the number of available pods changed.
+func (p *planner) trackProgress(available int32) {
+	pr := p.progressRecord()
+	if pr.ObservedAvailable != available {
+		pr.ObservedAvailable = available
+		pr.LastProgressAt = &p.now
+	}
+}
+
+func (p *planner) deadlineExceeded() bool {
+	pr := p.progressRecord()
+	if pr.LastProgressAt == nil {
+		return false
+	}
+	return !p.in.Now.Before(pr.LastProgressAt.Add(deadlineOf(p.in.Spec)))
+}
+
+func (p *planner) requeueForDeadline() {
+	pr := p.progressRecord()
+	if pr.LastProgressAt == nil {
+		return
+	}
+	p.requeue(pr.LastProgressAt.Add(deadlineOf(p.in.Spec)).Sub(p.in.Now))
+}
+
+// requeue keeps the lowest positive delay.
+func (p *planner) requeue(d time.Duration) {
+	if d <= 0 {
+		d = time.Second
+	}
+	if p.out.RequeueAfter == 0 || d < p.out.RequeueAfter {
+		p.out.RequeueAfter = d
+	}
+}
+
+func (p *planner) state(phase cutoverv1alpha1.RolloutPhase, reason, msg string) {
+	p.out.State.Phase = phase
+	p.out.State.Reason = reason
+	p.out.State.Message = msg
+	p.st.Phase = phase
+	p.st.Message = msg
+}
+
+func (p *planner) event(warning bool, reason, msg string) {
+	p.out.Events = append(p.out.Events, Event{Warning: warning, Reason: reason, Message: msg})
+}
+
+func (p *planner) note(format string, args ...any) {
+	p.out.Notes = append(p.out.Notes, fmt.Sprintf(format, args...))
+}
+
+// addHistory prepends a record, replacing an older record of the same revision.
+func (p *planner) addHistory(rev string, images []cutoverv1alpha1.ContainerImage, outcome, reason string) {
+	rec := cutoverv1alpha1.RevisionRecord{
+		Revision: rev, Images: images, Outcome: outcome, Reason: reason, FinishedAt: &p.now,
+	}
+	if r, ok := p.rs[rev]; ok && !r.CreatedAt.IsZero() {
+		rec.CreatedAt = &metav1.Time{Time: r.CreatedAt}
+	}
+	h := slices.DeleteFunc(p.st.History, func(x cutoverv1alpha1.RevisionRecord) bool { return x.Revision == rev })
+	p.st.History = append([]cutoverv1alpha1.RevisionRecord{rec}, h...)
+}
+
+func (p *planner) trimHistory() {
+	limit := int(historyLimitOf(p.in.Spec))
+	if len(p.st.History) > limit {
+		p.st.History = p.st.History[:limit]
+	}
+}
+
+// aggregate fills the replica counts of the status from the live ReplicaSets.
+func (p *planner) aggregate() {
+	p.st.Replicas, p.st.ReadyReplicas, p.st.AvailableReplicas = 0, 0, 0
+	for _, r := range p.rs {
+		p.st.Replicas += r.Current
+		p.st.ReadyReplicas += r.Ready
+		p.st.AvailableReplicas += r.Available
+	}
+}
+
+// skipPending hides the action annotations that were already acted on and whose removal is
+// recorded in status.pendingRemoval: they are removed again, never acted on twice.
+func (p *planner) skipPending() {
+	for _, key := range p.in.Status.PendingRemoval {
+		v := p.in.Actions.get(key)
+		if v == nil || *v == "" {
+			continue
+		}
+		*v = ""
+		p.consume(key)
+	}
+}
+
+// finishPending records the annotations being removed, so a restart before their removal does
+// not act on them again.
+func (p *planner) finishPending() {
+	slices.Sort(p.out.RemoveAnnotations)
+	p.out.RemoveAnnotations = slices.Compact(p.out.RemoveAnnotations)
+	p.st.PendingRemoval = slices.Clone(p.out.RemoveAnnotations)
+	if len(p.st.PendingRemoval) == 0 {
+		p.st.PendingRemoval = nil
+	}
+	slices.Sort(p.out.Delete)
+	p.out.Delete = slices.Compact(p.out.Delete)
+	for _, rev := range p.out.Delete {
+		delete(p.out.Scale, rev)
+	}
+}

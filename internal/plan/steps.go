@@ -1,0 +1,280 @@
+package plan
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
+
+// approval is what the action annotations allow this round.
+type approval struct {
+	once        bool // promote=true: leave the current pause or gate step
+	full        bool // promote=full: skip every remaining step
+	declarative bool // promote=<desired revision>: approve every pause of this revision
+}
+
+var revisionPattern = regexp.MustCompile(`^[0-9a-f]{10}$`)
+
+// takeActions acts on the action annotations for a revision in flight. One-shot values are
+// consumed; a revision hash is kept; anything else gets a Warning Event once and is left alone.
+func (p *planner) takeActions(stable string) approval {
+	a, d := p.in.Actions, p.in.Desired.Hash
+	var ap approval
+	switch a.Abort {
+	case "":
+	case cutoverv1alpha1.ValueTrue:
+		p.consume(cutoverv1alpha1.AnnotationAbort)
+		if !p.aborted() {
+			p.recordAction(ActionAbort)
+			p.abort(cutoverv1alpha1.ReasonAborted, fmt.Sprintf("revision %s aborted by %s: all traffic back to stable %s",
+				d, cutoverv1alpha1.AnnotationAbort, stable), false)
+		}
+	default:
+		p.reject(cutoverv1alpha1.AnnotationAbort, a.Abort, "the only value is \"true\"")
+	}
+	switch a.Retry {
+	case "":
+	case cutoverv1alpha1.ValueTrue:
+		p.consume(cutoverv1alpha1.AnnotationRetry)
+		if p.aborted() {
+			p.recordAction(ActionRetry)
+			p.retry()
+		} else {
+			p.event(true, EventActionIgnored, fmt.Sprintf("%s=true ignored: revision %s is not aborted", cutoverv1alpha1.AnnotationRetry, d))
+		}
+	default:
+		p.reject(cutoverv1alpha1.AnnotationRetry, a.Retry, "the only value is \"true\"")
+	}
+	switch a.Promote {
+	case "":
+	case cutoverv1alpha1.ValueTrue, cutoverv1alpha1.ValueFull:
+		p.consume(cutoverv1alpha1.AnnotationPromote)
+		if p.aborted() {
+			p.event(true, EventActionIgnored, fmt.Sprintf("%s=%s ignored: revision %s is aborted; annotate %s=true first",
+				cutoverv1alpha1.AnnotationPromote, a.Promote, d, cutoverv1alpha1.AnnotationRetry))
+			break
+		}
+		if a.Promote == cutoverv1alpha1.ValueFull {
+			ap.full = true
+			p.recordAction(ActionPromoteFull)
+			p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted in full: skipping every remaining step", d))
+		} else {
+			ap.once = true
+			p.recordAction(ActionPromote)
+		}
+	case d:
+		ap.declarative = true
+	default:
+		if !revisionPattern.MatchString(a.Promote) {
+			p.reject(cutoverv1alpha1.AnnotationPromote, a.Promote, "use \"true\", \"full\" or a revision hash")
+		}
+		// A hash of another revision is a stale approval: a no-op.
+	}
+	return ap
+}
+
+// refuseActions handles the action annotations when nothing is in flight: one-shot values are
+// consumed with a Warning Event; a revision hash is kept.
+func (p *planner) refuseActions(why string) {
+	for _, kv := range []struct{ key, val string }{
+		{cutoverv1alpha1.AnnotationAbort, p.in.Actions.Abort},
+		{cutoverv1alpha1.AnnotationRetry, p.in.Actions.Retry},
+		{cutoverv1alpha1.AnnotationPromote, p.in.Actions.Promote},
+	} {
+		switch {
+		case kv.val == "":
+		case kv.val == cutoverv1alpha1.ValueTrue || (kv.val == cutoverv1alpha1.ValueFull && kv.key == cutoverv1alpha1.AnnotationPromote):
+			p.consume(kv.key)
+			p.event(true, EventActionIgnored, fmt.Sprintf("%s=%s ignored: %s", kv.key, kv.val, why))
+		case kv.key == cutoverv1alpha1.AnnotationPromote && revisionPattern.MatchString(kv.val):
+		default:
+			p.reject(kv.key, kv.val, "unknown value")
+		}
+	}
+}
+
+func (p *planner) consume(key string) { p.out.RemoveAnnotations = append(p.out.RemoveAnnotations, key) }
+
+// reject emits a Warning Event for an unknown annotation value, once per value.
+func (p *planner) reject(key, val, hint string) {
+	kv := key + "=" + val
+	pr := p.progressRecord()
+	if pr.RejectedAction == kv {
+		return
+	}
+	pr.RejectedAction = kv
+	p.event(true, EventActionIgnored, fmt.Sprintf("annotation %s has an unknown value %q (%s); it is left alone", key, val, hint))
+}
+
+func (p *planner) recordAction(typ string) {
+	p.st.LastAction = &cutoverv1alpha1.RolloutAction{Type: typ, Revision: p.in.Desired.Hash, At: p.now}
+}
+
+// abort marks the desired revision aborted; abortedState then routes everything to stable.
+func (p *planner) abort(reason, msg string, warning bool) {
+	pr := p.progressRecord()
+	pr.Aborted = true
+	pr.AbortReason = reason
+	p.addHistory(p.in.Desired.Hash, p.in.Desired.Images, OutcomeAborted, msg)
+	p.event(warning, EventAborted, msg)
+}
+
+// retry starts an aborted revision again from step 0.
+func (p *planner) retry() {
+	pr := p.progressRecord()
+	*pr = cutoverv1alpha1.RolloutProgress{Revision: p.in.Desired.Hash, StepStartedAt: &p.now, LastProgressAt: &p.now}
+	p.st.CurrentStepIndex = ptr(int32(0))
+	p.event(false, EventRetried, fmt.Sprintf("revision %s retried from step 1", p.in.Desired.Hash))
+}
+
+// runCanary walks the canary steps as far as the observed state allows, then asks for the
+// replica counts the current step needs.
+func (p *planner) runCanary(stable string, ap approval) {
+	steps := canarySteps(p.in.Spec)
+	d := p.in.Desired.Hash
+	idx := int(*p.st.CurrentStepIndex)
+	if ap.full && idx < len(steps) {
+		idx = len(steps)
+		p.advanceTo(idx, steps)
+	}
+	for idx < len(steps) {
+		want := canaryReplicas(p.n, weightAt(steps, idx))
+		if !p.stepDone(steps[idx], d, stable, want, &ap) {
+			break
+		}
+		idx++
+		p.advanceTo(idx, steps)
+	}
+	w := weightAt(steps, idx)
+	want := canaryReplicas(p.n, w)
+	stableWant := p.n - min(p.rs[d].Available, want)
+	p.ensure(d, want)
+	p.ensure(stable, stableWant)
+	p.st.CanaryWeight = w
+	p.retireOthers(stable, stableWant, stable, d)
+
+	if idx >= len(steps) && p.available(d, p.n) {
+		p.complete(stable)
+		return
+	}
+	p.waitAt(idx, steps, stable, want)
+}
+
+// stepDone reports whether the step at the current index is finished.
+func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d, stable string, want int32, ap *approval) bool {
+	switch {
+	case s.SetWeight != nil:
+		// The step's pods must be available, and the stable revision scaled to its share.
+		r, ok := p.rs[stable]
+		return p.available(d, want) && ok && r.Replicas == p.n-want
+	case s.Pause != nil:
+		if ap.declarative || p.useOnce(ap) {
+			return true
+		}
+		if s.Pause.Duration == nil {
+			return false
+		}
+		return !p.in.Now.Before(p.stepStart().Add(s.Pause.Duration.Duration))
+	default: // gates: evaluation is not wired in yet; a promote lets the step go on
+		return p.useOnce(ap)
+	}
+}
+
+func (p *planner) useOnce(ap *approval) bool {
+	if ap.once {
+		ap.once = false
+		p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted past step %d", p.in.Desired.Hash, *p.st.CurrentStepIndex+1))
+		return true
+	}
+	return false
+}
+
+func (p *planner) stepStart() time.Time {
+	if pr := p.st.Progress; pr != nil && pr.StepStartedAt != nil {
+		return pr.StepStartedAt.Time
+	}
+	return p.in.Now
+}
+
+// advanceTo enters step idx.
+func (p *planner) advanceTo(idx int, steps []cutoverv1alpha1.CanaryStep) {
+	prev := weightAt(steps, int(*p.st.CurrentStepIndex))
+	p.st.CurrentStepIndex = ptr(int32(idx))
+	pr := p.progressRecord()
+	pr.StepStartedAt = &p.now
+	pr.LastProgressAt = &p.now
+	d := p.in.Desired.Hash
+	if w := weightAt(steps, idx); w != prev {
+		p.event(false, EventWeightChanged, fmt.Sprintf("step %d/%d: weight %d%% to revision %s", min(idx+1, len(steps)), len(steps), w, d))
+	}
+	if idx < len(steps) && steps[idx].Pause != nil {
+		p.event(false, EventPaused, fmt.Sprintf("step %d/%d: %s", idx+1, len(steps), pauseWords(steps[idx].Pause)))
+	}
+}
+
+// complete makes the desired revision stable once it runs all replicas, and deletes the old one.
+func (p *planner) complete(stable string) {
+	d := p.in.Desired.Hash
+	p.addHistory(d, p.in.Desired.Images, OutcomePromoted, "all steps completed")
+	p.event(false, EventCompleted, fmt.Sprintf("revision %s is stable; revision %s is torn down", d, stable))
+	p.st.StableRevision = d
+	p.st.CurrentStepIndex = nil
+	p.st.CanaryWeight = 100
+	delete(p.out.Scale, stable)
+	p.out.Delete = append(p.out.Delete, stable)
+	p.out.State.Available = true
+	p.state(cutoverv1alpha1.PhaseHealthy, cutoverv1alpha1.ReasonSucceeded,
+		fmt.Sprintf("revision %s is stable: %d/%d pods available", d, p.n, p.n))
+}
+
+// waitAt describes the wait at step idx, and aborts when the progress deadline passed.
+func (p *planner) waitAt(idx int, steps []cutoverv1alpha1.CanaryStep, stable string, want int32) {
+	d := p.in.Desired.Hash
+	pos := fmt.Sprintf("step %d/%d: %d%% to %s", min(idx+1, len(steps)), len(steps), p.st.CanaryWeight, d)
+	if idx >= len(steps) {
+		pos = fmt.Sprintf("finishing: 100%% to %s", d)
+	}
+	if idx < len(steps) && steps[idx].Pause != nil {
+		pause := steps[idx].Pause
+		if pause.Duration == nil {
+			p.state(cutoverv1alpha1.PhasePaused, cutoverv1alpha1.ReasonPaused,
+				pos+", paused: waiting for a promote (annotate "+cutoverv1alpha1.AnnotationPromote+"=true)")
+			return
+		}
+		left := p.stepStart().Add(pause.Duration.Duration).Sub(p.in.Now)
+		p.requeue(left)
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
+			fmt.Sprintf("%s, pause %s left", pos, left.Round(time.Second)))
+		return
+	}
+	if idx < len(steps) && len(steps[idx].Gates) > 0 {
+		p.state(cutoverv1alpha1.PhasePaused, cutoverv1alpha1.ReasonPaused,
+			fmt.Sprintf("%s, at gates %v: gate evaluation is not available yet; promote to go on", pos, steps[idx].Gates))
+		return
+	}
+	target := want
+	if idx >= len(steps) {
+		target = p.n
+	}
+	avail := p.rs[d].Available
+	p.trackProgress(avail)
+	if p.deadlineExceeded() {
+		msg := fmt.Sprintf("revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, all traffic back to stable %s",
+			d, avail, target, stable)
+		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, msg, true)
+		p.abortedState(stable)
+		return
+	}
+	p.requeueForDeadline()
+	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
+		fmt.Sprintf("%s, %d/%d pods available", pos, avail, target))
+}
+
+func pauseWords(ps *cutoverv1alpha1.PauseStep) string {
+	if ps.Duration == nil {
+		return "paused until a promote"
+	}
+	return "paused for " + ps.Duration.Duration.String()
+}
