@@ -67,23 +67,40 @@ func (r *RolloutReconciler) listReplicaSets(ctx context.Context, ro *cutoverv1al
 }
 
 // classifyReplicaSets indexes the ReplicaSets by revision. A ReplicaSet of the desired revision
-// whose template no longer hashes to its revision was edited out of band: it is set aside to be
-// replaced.
+// whose template was edited out of band is set aside to be replaced.
 func classifyReplicaSets(s *rolloutScope, all []*appsv1.ReplicaSet) {
 	s.replicaSets = map[string]*appsv1.ReplicaSet{}
 	for _, rs := range all {
 		rev := rs.Labels[cutoverv1alpha1.LabelRevision]
-		if rev == s.desired.Hash && rs.DeletionTimestamp.IsZero() {
-			if h, err := plan.TemplateHash(&rs.Spec.Template); err == nil && h != rev {
-				s.drifted = append(s.drifted, rs)
-				continue
-			}
+		if rev == s.desired.Hash && rs.DeletionTimestamp.IsZero() && templateEdited(rs) {
+			s.drifted = append(s.drifted, rs)
+			continue
 		}
 		if old, ok := s.replicaSets[rev]; ok && old.DeletionTimestamp.IsZero() {
 			continue
 		}
 		s.replicaSets[rev] = rs
 	}
+}
+
+// templateEdited reports whether a field manager other than Cutover owns a field of the
+// ReplicaSet's pod template. The API server defaults a template on write, so comparing hashes
+// would see drift everywhere; managedFields records exactly who set what.
+func templateEdited(rs *appsv1.ReplicaSet) bool {
+	for _, mf := range rs.ManagedFields {
+		if mf.Manager == FieldOwner || mf.Subresource != "" || mf.FieldsV1 == nil {
+			continue
+		}
+		var fields struct {
+			Spec map[string]json.RawMessage `json:"f:spec"`
+		}
+		if json.Unmarshal(mf.FieldsV1.Raw, &fields) == nil {
+			if _, ok := fields.Spec["f:template"]; ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // observeRevision pins spec.template. Pins are looked up before any registry is asked: on a
@@ -128,7 +145,7 @@ func (r *RolloutReconciler) observeRevision(ctx context.Context, s *rolloutScope
 // checkSpec finds what admission cannot: a selector expression the template labels miss, and an
 // image refused by spec.imagePolicy.
 func checkSpec(ro *cutoverv1alpha1.Rollout) *plan.Problem {
-	sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector)
+	sel, err := metav1.LabelSelectorAsSelector(ro.Spec.Selector.AsMeta())
 	if err != nil {
 		return &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec, Message: "spec.selector: " + err.Error()}
 	}

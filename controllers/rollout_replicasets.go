@@ -106,7 +106,7 @@ func (r *RolloutReconciler) newReplicaSet(s *rolloutScope, replicas int32) (*app
 	if err != nil {
 		return nil, err
 	}
-	sel := ro.Spec.Selector.DeepCopy()
+	sel := ro.Spec.Selector.AsMeta()
 	sel.MatchLabels = maps.Clone(sel.MatchLabels)
 	if sel.MatchLabels == nil {
 		sel.MatchLabels = map[string]string{}

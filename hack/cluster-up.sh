@@ -11,8 +11,11 @@
 #   CUTOVER_ETCD_PORT, CUTOVER_ETCD_PEER_PORT, CUTOVER_APISERVER_PORT, CUTOVER_KCM_PORT,
 #   CUTOVER_SCHEDULER_PORT, CUTOVER_KWOK_PORT   override the ports (defaults below)
 #   CUTOVER_KWOK_NODES   number of fake nodes (default 2)
+#   CUTOVER_ISTIO_CRD_GROUPS  space-separated Istio API groups whose CRDs are installed
+#                             (default networking.istio.io: VirtualService, DestinationRule, ...)
 #
-# Idempotent: when the cluster is already running and ready it only re-applies the project's CRDs.
+# Idempotent: when the cluster is already running and ready it only re-applies the nodes and the
+# project's CRDs and checks that everything works.
 # Stop it with hack/cluster-down.sh (make cluster-down).
 set -euo pipefail
 
@@ -30,6 +33,7 @@ KCM_PORT="${CUTOVER_KCM_PORT:-16257}"
 SCHEDULER_PORT="${CUTOVER_SCHEDULER_PORT:-16259}"
 KWOK_PORT="${CUTOVER_KWOK_PORT:-16250}"
 KWOK_NODES="${CUTOVER_KWOK_NODES:-2}"
+ISTIO_CRD_GROUPS="${CUTOVER_ISTIO_CRD_GROUPS:-networking.istio.io}"
 
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
@@ -116,10 +120,15 @@ install_project_crds() {
   fi
   [[ -x "${KUSTOMIZE}" ]] || fail "kustomize not found at ${KUSTOMIZE} (make kustomize)"
   log "installing the project's CRDs"
-  "${KUSTOMIZE}" build "${root}/config/crd" | kc apply --server-side --force-conflicts -f - >/dev/null
+  local out
+  if ! out="$("${KUSTOMIZE}" build "${root}/config/crd" | kc apply --server-side --force-conflicts -f - 2>&1)"; then
+    fail "installing the project's CRDs (config/crd) failed; fix them and run cluster-up again:
+${out}"
+  fi
 }
 
-# install_istio_crds: the CRDs shipped in the istio.io/api module at the version go.mod selects.
+# install_istio_crds: the CRDs of the groups in ISTIO_CRD_GROUPS from the istio.io/api module, at
+# the version go.mod selects (kubernetes/customresourcedefinitions.gen.yaml in its module dir).
 install_istio_crds() {
   local version dir file tmp
   version="$(cd "${root}" && go list -m -f '{{.Version}}' istio.io/api)" ||
@@ -131,8 +140,15 @@ install_istio_crds() {
   rmdir "${tmp}"
   file="${dir}/kubernetes/customresourcedefinitions.gen.yaml"
   [[ -f "${file}" ]] || fail "Istio CRDs not found at ${file}"
-  log "installing the Istio CRDs from istio.io/api ${version}"
-  kc apply --server-side --force-conflicts -f "${file}" >/dev/null
+  log "installing the Istio CRDs (${ISTIO_CRD_GROUPS}) from istio.io/api ${version}"
+  # Keep the documents whose spec.group is one of ISTIO_CRD_GROUPS.
+  awk -v groups=" ${ISTIO_CRD_GROUPS} " '
+    function flush() { if (keep) printf "---\n%s", doc; doc = ""; keep = 0 }
+    /^---$/ { flush(); next }
+    { doc = doc $0 "\n"; if (substr($0, 1, 9) == "  group: " && index(groups, " " $2 " ")) keep = 1 }
+    END { flush() }' "${file}" |
+    kc apply --server-side --force-conflicts -f - >"${LOGS}/istio-crds.log" 2>&1 ||
+    fail "installing the Istio CRDs failed" istio-crds
 }
 
 write_kubeconfig() { # FILE USER CERT KEY
@@ -161,6 +177,81 @@ EOF
   chmod 600 "${file}"
 }
 
+
+crds_established() {
+  local st
+  st="$(kc get crd -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Established")].status}{"\n"}{end}' 2>/dev/null)" &&
+    [[ -n "${st}" ]] && ! grep -qv '^True$' <<<"${st}"
+}
+nodes_ready() {
+  [[ "$(kc get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null | grep -c '^True$')" == "${KWOK_NODES}" ]]
+}
+default_sa() { kc -n default get serviceaccount default >/dev/null 2>&1; }
+
+# create_nodes: the fake Nodes that kwok manages (annotation kwok.x-k8s.io/node=fake), untainted,
+# labelled type=kwok, with room for hundreds of pods. Pod CIDRs are apart from the node IPs.
+create_nodes() {
+  local nodes="" i
+  for ((i = 0; i < KWOK_NODES; i++)); do
+    nodes+="---
+apiVersion: v1
+kind: Node
+metadata:
+  name: kwok-node-${i}
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: \"0\"
+  labels:
+    type: kwok
+    kubernetes.io/hostname: kwok-node-${i}
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    node-role.kubernetes.io/agent: \"\"
+spec:
+  podCIDR: 10.244.${i}.0/24
+  podCIDRs: [10.244.${i}.0/24]
+status:
+  allocatable: {cpu: \"64\", memory: 256Gi, pods: \"1000\", ephemeral-storage: 1Ti}
+  capacity: {cpu: \"64\", memory: 256Gi, pods: \"1000\", ephemeral-storage: 1Ti}
+  addresses:
+  - {type: InternalIP, address: 10.250.0.$((i + 1))}
+  - {type: Hostname, address: kwok-node-${i}}
+  nodeInfo:
+    architecture: amd64
+    operatingSystem: linux
+    kubeletVersion: fake
+    kubeProxyVersion: fake
+"
+  done
+  printf '%s' "${nodes}" | kc apply -f - >/dev/null || fail "creating the kwok nodes failed" kube-apiserver
+}
+
+# finish: the fake nodes and the CRDs, then wait until everything works: CRDs Established, nodes
+# Ready (kwok), the default ServiceAccount created (kube-controller-manager).
+finish() {
+  local istio_pid=""
+  if ! kc get crd virtualservices.networking.istio.io destinationrules.networking.istio.io >/dev/null 2>&1; then
+    install_istio_crds &
+    istio_pid=$!
+  fi
+  create_nodes
+  install_project_crds
+  if [[ -n "${istio_pid}" ]]; then
+    wait "${istio_pid}" || exit 1
+  fi
+
+  WAIT_LOGS=(kube-apiserver)
+  wait_for 60 "the CRDs to be Established" crds_established
+  WAIT_LOGS=(kwok)
+  wait_for 60 "${KWOK_NODES} kwok nodes to be Ready" nodes_ready
+  WAIT_LOGS=(kube-controller-manager)
+  wait_for 60 "the default ServiceAccount (kube-controller-manager)" default_sa
+
+  log "cluster is up at ${SERVER}"
+  log "  export KUBECONFIG=${KUBECONFIG_ADMIN}"
+  log "  logs: ${LOGS}/; stop: make cluster-down"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Already running?
 
@@ -171,8 +262,8 @@ done
 running=1
 for c in "${COMPONENTS[@]}"; do alive "${c}" || running=0; done
 if [[ "${running}" == 1 ]] && readyz; then
-  log "already running at ${SERVER} (KUBECONFIG=${KUBECONFIG_ADMIN})"
-  install_project_crds
+  log "already running at ${SERVER}"
+  finish
   exit 0
 fi
 if compgen -G "${RUN}/*.pid" >/dev/null; then
@@ -216,6 +307,9 @@ keyUsage=critical,digitalSignature
 extendedKeyUsage=clientAuth'
   sign admin "/O=system:masters/CN=cutover-admin" "${client}"
   sign jane "/CN=jane" "${client}"
+  # The aggregation layer's client (front proxy); with it kube-apiserver publishes the
+  # request-header CA that kube-controller-manager and kube-scheduler look for.
+  sign front-proxy-client "/CN=front-proxy-client" "${client}"
   openssl genrsa -out sa.key 2048 2>/dev/null
   openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   chmod 600 ./*.key
@@ -250,6 +344,13 @@ start kube-apiserver \
   --tls-cert-file="${PKI}/apiserver.crt" \
   --tls-private-key-file="${PKI}/apiserver.key" \
   --client-ca-file="${PKI}/ca.crt" \
+  --requestheader-client-ca-file="${PKI}/ca.crt" \
+  --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User \
+  --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
+  --proxy-client-cert-file="${PKI}/front-proxy-client.crt" \
+  --proxy-client-key-file="${PKI}/front-proxy-client.key" \
   --authorization-mode=Node,RBAC \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="${PKI}/sa.pub" \
@@ -258,12 +359,9 @@ start kube-apiserver \
   --allow-privileged=true \
   --profiling=false
 
-WAIT_LOGS=(kube-apiserver etcd)
-wait_for 60 "kube-apiserver /readyz" readyz
-log "kube-apiserver is ready"
-
 # ---------------------------------------------------------------------------------------------
-# kube-controller-manager, kube-scheduler, kwok and the fake nodes
+# kube-controller-manager, kube-scheduler and kwok. They are started at once and connect when
+# kube-apiserver is ready, which saves a second or two.
 
 log "starting kube-controller-manager (:${KCM_PORT}), kube-scheduler (:${SCHEDULER_PORT}) and kwok"
 start kube-controller-manager \
@@ -300,62 +398,8 @@ start kwok \
   --node-ip=10.250.0.1 \
   --server-address="127.0.0.1:${KWOK_PORT}"
 
-nodes=""
-for ((i = 0; i < KWOK_NODES; i++)); do
-  nodes+="---
-apiVersion: v1
-kind: Node
-metadata:
-  name: kwok-node-${i}
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: \"0\"
-  labels:
-    type: kwok
-    kubernetes.io/hostname: kwok-node-${i}
-    kubernetes.io/os: linux
-    kubernetes.io/arch: amd64
-    node-role.kubernetes.io/agent: \"\"
-spec:
-  podCIDR: 10.244.${i}.0/24
-  podCIDRs: [10.244.${i}.0/24]
-status:
-  allocatable: {cpu: \"64\", memory: 256Gi, pods: \"1000\", ephemeral-storage: 1Ti}
-  capacity: {cpu: \"64\", memory: 256Gi, pods: \"1000\", ephemeral-storage: 1Ti}
-  addresses:
-  - {type: InternalIP, address: 10.250.0.$((i + 1))}
-  - {type: Hostname, address: kwok-node-${i}}
-  nodeInfo:
-    architecture: amd64
-    operatingSystem: linux
-    kubeletVersion: fake
-    kubeProxyVersion: fake
-"
-done
-printf '%s' "${nodes}" | kc apply -f - >/dev/null
+WAIT_LOGS=(kube-apiserver etcd)
+wait_for 60 "kube-apiserver /readyz" readyz
+log "kube-apiserver is ready"
 
-install_project_crds
-install_istio_crds
-
-# ---------------------------------------------------------------------------------------------
-# Wait until everything works: CRDs established, nodes Ready (kwok), the default
-# ServiceAccount created (kube-controller-manager).
-
-crds_established() {
-  kc wait --for=condition=Established crd --all --timeout=1s >/dev/null 2>&1
-}
-nodes_ready() {
-  [[ "$(kc get nodes -l type=kwok -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' 2>/dev/null | grep -c '^True$')" == "${KWOK_NODES}" ]]
-}
-default_sa() { kc -n default get serviceaccount default >/dev/null 2>&1; }
-
-WAIT_LOGS=(kube-apiserver)
-wait_for 60 "the CRDs to be Established" crds_established
-WAIT_LOGS=(kwok)
-wait_for 60 "${KWOK_NODES} kwok nodes to be Ready" nodes_ready
-WAIT_LOGS=(kube-controller-manager)
-wait_for 60 "the default ServiceAccount (kube-controller-manager)" default_sa
-
-log "cluster is up at ${SERVER}"
-log "  export KUBECONFIG=${KUBECONFIG_ADMIN}"
-log "  logs: ${LOGS}/; stop: make cluster-down"
+finish

@@ -113,3 +113,18 @@ func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
 	}
 	return d.Duration
 }
+
+// AsMeta returns the selector as a metav1.LabelSelector.
+func (s *LabelSelector) AsMeta() *metav1.LabelSelector {
+	if s == nil {
+		return nil
+	}
+	out := &metav1.LabelSelector{MatchExpressions: s.MatchExpressions}
+	if s.MatchLabels != nil {
+		out.MatchLabels = make(map[string]string, len(s.MatchLabels))
+		for k, v := range s.MatchLabels {
+			out.MatchLabels[k] = v
+		}
+	}
+	return out
+}

@@ -46,7 +46,7 @@ type RolloutSpec struct {
 	// spec.template.metadata.labels must match it.
 	// +required
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="spec.selector is immutable"
-	Selector *metav1.LabelSelector `json:"selector"`
+	Selector *LabelSelector `json:"selector"`
 
 	// template is the pod template. Every distinct template (after image pinning) is a new
 	// revision with its own ReplicaSet.
@@ -100,6 +100,21 @@ type RolloutSpec struct {
 	Gates []Gate `json:"gates,omitempty"`
 }
 
+// LabelSelector is a label query, as metav1.LabelSelector, with bounds on its size so that
+// admission can check it against the template labels within the CEL cost budget.
+type LabelSelector struct {
+	// matchLabels is a map of {key,value} pairs; each must be in the pod template's labels.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=16
+	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+
+	// matchExpressions is a list of label selector requirements, ANDed.
+	// +optional
+	// +kubebuilder:validation:MaxItems=16
+	// +listType=atomic
+	MatchExpressions []metav1.LabelSelectorRequirement `json:"matchExpressions,omitempty"`
+}
+
 // ImagePolicy decides how images are pinned to digests when a revision is created.
 type ImagePolicy struct {
 	// resolveTags resolves each image tag to a digest once, when the revision is first seen. The
@@ -139,6 +154,7 @@ type IstioTrafficRouting struct {
 	// virtualServices lists several VirtualServices, for a rollout reachable through several
 	// hosts or gateways.
 	// +optional
+	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
 	VirtualServices []IstioVirtualService `json:"virtualServices,omitempty"`
 

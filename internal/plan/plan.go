@@ -41,7 +41,7 @@ func Compute(in Input) Output {
 		p.st.Images = in.Desired.Images
 	}
 	p.st.Strategy = in.Spec.Strategy.StrategyName()
-	p.st.Selector = selectorString(in.Spec.Selector)
+	p.st.Selector = selectorString(in.Spec.Selector.AsMeta())
 	p.run()
 	p.finishPending()
 	p.aggregate()
@@ -143,7 +143,6 @@ func (p *planner) stable() string {
 // is nothing to protect, so it goes straight to full size and becomes stable.
 func (p *planner) firstRevision() {
 	d := p.in.Desired
-	p.ensure(d.Hash, p.n)
 	if p.st.StableRevision != d.Hash {
 		p.addHistory(d.Hash, d.Images, OutcomePromoted, "first revision")
 	}
@@ -155,7 +154,7 @@ func (p *planner) firstRevision() {
 // was reverted to the stable revision, which rolls back at once.
 func (p *planner) steady(stable string) {
 	if cur := p.st.CurrentRevision; cur != "" && cur != stable && p.isLive(cur) {
-		if p.aborted() {
+		if p.wasAborted(cur) {
 			p.note("aborted revision %s left behind", cur)
 		} else {
 			p.addHistory(cur, p.in.Status.Images, OutcomeSuperseded, "spec.template reverted to the stable revision")
@@ -223,7 +222,7 @@ func (p *planner) supersede(stable string) {
 	if cur == "" || cur == stable || cur == p.in.Desired.Hash {
 		return
 	}
-	if !p.aborted() {
+	if !p.wasAborted(cur) {
 		p.addHistory(cur, p.in.Status.Images, OutcomeSuperseded, "a new revision replaced it mid-rollout")
 	}
 	p.note("revision %s superseded by %s", cur, p.in.Desired.Hash)
@@ -290,6 +289,11 @@ func (p *planner) isLive(rev string) bool { _, ok := p.rs[rev]; return ok }
 
 func (p *planner) aborted() bool {
 	return p.st.Progress != nil && p.st.Progress.Revision == p.in.Desired.Hash && p.st.Progress.Aborted
+}
+
+// wasAborted reports whether rev is the revision of the progress record and was aborted.
+func (p *planner) wasAborted(rev string) bool {
+	return p.st.Progress != nil && p.st.Progress.Revision == rev && p.st.Progress.Aborted
 }
 
 // revisions lists the live revisions in a fixed order.

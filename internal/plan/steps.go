@@ -3,6 +3,8 @@ package plan
 import (
 	"fmt"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
@@ -101,10 +103,14 @@ func (p *planner) consume(key string) { p.out.RemoveAnnotations = append(p.out.R
 func (p *planner) reject(key, val, hint string) {
 	kv := key + "=" + val
 	pr := p.progressRecord()
-	if pr.RejectedAction == kv {
+	// One refused value per annotation key, newline-separated, so that two refused annotations
+	// do not take turns and warn on every reconcile.
+	seen := strings.Split(pr.RejectedAction, "\n")
+	if slices.Contains(seen, kv) {
 		return
 	}
-	pr.RejectedAction = kv
+	seen = slices.DeleteFunc(seen, func(s string) bool { return s == "" || strings.HasPrefix(s, key+"=") })
+	pr.RejectedAction = strings.Join(append(seen, kv), "\n")
 	p.event(true, EventActionIgnored, fmt.Sprintf("annotation %s has an unknown value %q (%s); it is left alone", key, val, hint))
 }
 

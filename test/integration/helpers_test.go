@@ -64,7 +64,7 @@ func validRollout(namespace, name string) *cutoverv1alpha1.Rollout {
 		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
 		Spec: cutoverv1alpha1.RolloutSpec{
 			Replicas: ptr.To[int32](4),
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Selector: &cutoverv1alpha1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "checkout", "tier": "web"}},
 				Spec: corev1.PodSpec{Containers: []corev1.Container{{

@@ -1,0 +1,859 @@
+package plan
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/util/diff"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
+
+var update = flag.Bool("update", false, "rewrite the testdata/*.golden files")
+
+// fakeRS is one ReplicaSet of the fake cluster.
+type fakeRS struct {
+	replicas  int32
+	available int32
+	created   time.Time
+}
+
+// cluster is the fake world the planner drives: the Rollout (spec, desired revision, action
+// annotations, persisted status) and its ReplicaSets. Only the status is carried from one
+// Compute to the next, as in the real controller.
+type cluster struct {
+	now     time.Time
+	spec    cutoverv1alpha1.RolloutSpec
+	desired Revision
+	actions Actions
+	status  cutoverv1alpha1.RolloutStatus
+	rs      map[string]*fakeRS
+}
+
+func newCluster(spec cutoverv1alpha1.RolloutSpec, desired string) *cluster {
+	return &cluster{now: t0, spec: spec, desired: revision(desired), rs: map[string]*fakeRS{}}
+}
+
+func (c *cluster) n() int32 { return replicasOf(c.spec) }
+
+func (c *cluster) input() Input {
+	in := Input{
+		Now:        c.now,
+		Generation: 1,
+		Spec:       c.spec, // Compute does not modify its input (TestComputeIsPure)
+		Status:     *c.status.DeepCopy(),
+		Actions:    c.actions,
+		Desired:    c.desired,
+	}
+	for _, rev := range c.revisions() {
+		r := c.rs[rev]
+		in.ReplicaSets = append(in.ReplicaSets, ReplicaSet{
+			Revision: rev, Replicas: r.replicas, Available: r.available, Ready: r.available,
+			Current: r.replicas, CreatedAt: r.created,
+		})
+	}
+	return in
+}
+
+func (c *cluster) revisions() []string {
+	revs := make([]string, 0, len(c.rs))
+	for rev := range c.rs {
+		revs = append(revs, rev)
+	}
+	slices.Sort(revs)
+	return revs
+}
+
+// apply does what the controller does with an Output, and reports every structural invariant
+// the Output breaks.
+func (c *cluster) apply(out Output) []string {
+	var bad []string
+	if out.Create != "" {
+		if _, ok := c.rs[out.Create]; ok {
+			bad = append(bad, fmt.Sprintf("Create %s: its ReplicaSet already exists", out.Create))
+		}
+		if out.CreateReplicas < 0 {
+			bad = append(bad, fmt.Sprintf("Create %s with %d replicas", out.Create, out.CreateReplicas))
+		}
+		if _, ok := out.Scale[out.Create]; ok {
+			bad = append(bad, fmt.Sprintf("Create %s and Scale it in the same Output", out.Create))
+		}
+		c.rs[out.Create] = &fakeRS{replicas: max(out.CreateReplicas, 0), created: c.now}
+	}
+	for _, rev := range slices.Sorted(mapKeys(out.Scale)) {
+		n := out.Scale[rev]
+		r, ok := c.rs[rev]
+		switch {
+		case n < 0:
+			bad = append(bad, fmt.Sprintf("Scale %s to %d", rev, n))
+		case !ok:
+			bad = append(bad, fmt.Sprintf("Scale %s: no such ReplicaSet", rev))
+		case rev == out.Create:
+		default:
+			r.replicas = n
+			r.available = min(r.available, n) // scale-downs are immediate
+		}
+	}
+	for _, rev := range out.Delete {
+		if rev == out.Status.StableRevision {
+			bad = append(bad, fmt.Sprintf("Delete %s, the stable revision", rev))
+		}
+		if _, ok := out.Scale[rev]; ok {
+			bad = append(bad, fmt.Sprintf("Delete %s and Scale it to %d in the same Output", rev, out.Scale[rev]))
+		}
+		if rev == c.desired.Hash {
+			if pr := out.Status.Progress; pr == nil || pr.Revision != rev || !pr.Aborted {
+				bad = append(bad, fmt.Sprintf("Delete %s, the desired revision, which is not aborted", rev))
+			}
+		}
+		if _, ok := c.rs[rev]; !ok {
+			bad = append(bad, fmt.Sprintf("Delete %s: no such ReplicaSet", rev))
+		}
+		delete(c.rs, rev)
+	}
+	for _, key := range out.RemoveAnnotations {
+		switch key {
+		case cutoverv1alpha1.AnnotationPromote:
+			c.actions.Promote = ""
+		case cutoverv1alpha1.AnnotationAbort:
+			c.actions.Abort = ""
+		case cutoverv1alpha1.AnnotationRetry:
+			c.actions.Retry = ""
+		default:
+			bad = append(bad, fmt.Sprintf("RemoveAnnotations names %q, not an action annotation", key))
+		}
+	}
+	c.status = *out.Status.DeepCopy()
+	return bad
+}
+
+// allAvailable makes every pod available at once.
+func (c *cluster) allAvailable() {
+	for _, r := range c.rs {
+		r.available = r.replicas
+	}
+}
+
+// restart simulates a new controller instance: all it has is what the API server stored.
+func (c *cluster) restart() error {
+	raw, err := json.Marshal(c.status)
+	if err != nil {
+		return err
+	}
+	var st cutoverv1alpha1.RolloutStatus
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return err
+	}
+	c.status = st
+	return nil
+}
+
+func (c *cluster) clone() *cluster {
+	cp := *c
+	cp.spec = *c.spec.DeepCopy()
+	cp.status = *c.status.DeepCopy()
+	cp.rs = map[string]*fakeRS{}
+	for k, v := range c.rs {
+		r := *v
+		cp.rs[k] = &r
+	}
+	return &cp
+}
+
+// noOp reports why out is not a no-op for in: a reconcile with nothing to do must write nothing.
+func noOp(in Input, out Output) string {
+	var why []string
+	if out.Create != "" {
+		why = append(why, "Create "+out.Create)
+	}
+	if len(out.Delete) > 0 {
+		why = append(why, fmt.Sprintf("Delete %v", out.Delete))
+	}
+	if len(out.Events) > 0 {
+		why = append(why, fmt.Sprintf("Events %v", out.Events))
+	}
+	if len(out.RemoveAnnotations) > 0 {
+		why = append(why, fmt.Sprintf("RemoveAnnotations %v", out.RemoveAnnotations))
+	}
+	observed := map[string]int32{}
+	for _, r := range in.ReplicaSets {
+		observed[r.Revision] = r.Replicas
+	}
+	if !reflect.DeepEqual(observed, out.Scale) {
+		why = append(why, fmt.Sprintf("Scale %v, observed %v", out.Scale, observed))
+	}
+	if !equality.Semantic.DeepEqual(in.Status, out.Status) {
+		why = append(why, "status changed:\n"+diff.Diff(in.Status, out.Status))
+	}
+	return strings.Join(why, "; ")
+}
+
+// settle runs Compute and applies it, with the world otherwise frozen (no time passes, no pod
+// becomes available unless avail), until Compute has nothing left to do. It fails when that
+// takes more than a handful of rounds: a reconcile loop that never settles writes forever.
+func (c *cluster) settle(t testing.TB, avail bool) Output {
+	t.Helper()
+	for i := 0; i < 30; i++ {
+		in := c.input()
+		out := Compute(in)
+		if noOp(in, out) == "" {
+			return out
+		}
+		if bad := c.apply(out); len(bad) > 0 {
+			t.Fatalf("settle: %v", bad)
+		}
+		if avail {
+			c.allAvailable()
+		}
+	}
+	in := c.input()
+	t.Fatalf("no fixpoint after 30 rounds: %s", noOp(in, Compute(in)))
+	return Output{}
+}
+
+func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
+	return func(yield func(K) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Randomised sequences
+
+// stepSets are the canary step lists the random sequences draw from.
+var stepSets = [][]cutoverv1alpha1.CanaryStep{
+	{setWeight(25), pause(time.Minute), setWeight(50), pause(0), setWeight(75), pause(30 * time.Second)},
+	{setWeight(10), pause(0), setWeight(50), pause(2 * time.Minute)},
+	{pause(30 * time.Second), setWeight(20), setWeight(60)},
+	{},
+	{setWeight(100), pause(0)},
+	{setWeight(0), pause(time.Minute), setWeight(50)},
+	{setWeight(30), gates("smoke"), setWeight(80)},
+	{setWeight(60), setWeight(20), pause(45 * time.Second)},
+}
+
+type sim struct {
+	r   *rand.Rand
+	c   *cluster
+	log func(format string, args ...any) // nil: no log
+
+	stats map[string]int // what the sequences went through, to show they are not vacuous
+
+	nextRev   int
+	attempt   int
+	lastKey   string
+	lastIdx   *int32
+	stallTill int
+}
+
+func (s *sim) newHash() string {
+	s.nextRev++
+	return fmt.Sprintf("%010x", 0xc0ffee0000+s.nextRev)
+}
+
+func (s *sim) logf(format string, args ...any) {
+	if s.log != nil {
+		s.log(format, args...)
+	}
+}
+
+func (s *sim) setDesired(hash, why string) {
+	if hash == s.c.desired.Hash {
+		return
+	}
+	s.c.desired = revision(hash)
+	s.attempt++
+	s.logf("  inject: %s → desired %s", why, hash)
+}
+
+// inject makes the random user and cluster events of one iteration.
+func (s *sim) inject(i int) {
+	c, r := s.c, s.r
+	p := func(x float64) bool { return r.Float64() < x }
+	stable := c.status.StableRevision
+	switch {
+	case c.status.Phase == cutoverv1alpha1.PhaseHealthy && p(0.15):
+		s.setDesired(s.newHash(), "new revision")
+	case p(0.02):
+		s.setDesired(s.newHash(), "new revision mid-flight")
+	case stable != "" && p(0.01):
+		s.setDesired(stable, "revert to stable")
+	case p(0.01):
+		// Back to another live revision, e.g. one just superseded.
+		for _, rev := range c.revisions() {
+			if rev != stable && rev != c.desired.Hash {
+				s.setDesired(rev, "back to live revision")
+				break
+			}
+		}
+	}
+	set := func(what string, ptr *string, v string) {
+		*ptr = v
+		s.logf("  inject: %s=%s", what, v)
+	}
+	switch {
+	case p(0.06):
+		set("promote", &c.actions.Promote, cutoverv1alpha1.ValueTrue)
+	case p(0.015):
+		set("promote", &c.actions.Promote, cutoverv1alpha1.ValueFull)
+	case p(0.01):
+		set("promote", &c.actions.Promote, c.desired.Hash)
+	case p(0.005):
+		set("promote", &c.actions.Promote, "0123456789") // another revision's hash
+	case p(0.005):
+		set("promote", &c.actions.Promote, "yes")
+	case p(0.02):
+		set("promote", &c.actions.Promote, "")
+	}
+	switch {
+	case p(0.02):
+		set("abort", &c.actions.Abort, cutoverv1alpha1.ValueTrue)
+	case p(0.003):
+		set("abort", &c.actions.Abort, "please")
+	}
+	if c.status.Phase == cutoverv1alpha1.PhaseAborted && p(0.05) || p(0.005) {
+		set("retry", &c.actions.Retry, cutoverv1alpha1.ValueTrue)
+	}
+	if p(0.02) {
+		c.spec.Paused = !c.spec.Paused
+		s.logf("  inject: spec.paused=%v", c.spec.Paused)
+	}
+	if p(0.02) {
+		s.stallTill = i + 5 + r.IntN(35)
+		s.logf("  inject: pods of %s stall until iteration %d", c.desired.Hash, s.stallTill)
+	}
+}
+
+// drain stops the chaos and acts as a patient user: unpause, fix bad annotations, promote pauses.
+func (s *sim) drain() {
+	c := s.c
+	c.spec.Paused = false
+	s.stallTill = 0
+	if c.actions.Promote != "" && c.actions.Promote != c.desired.Hash && c.actions.Promote != cutoverv1alpha1.ValueTrue {
+		c.actions.Promote = ""
+	}
+	if c.actions.Abort != "" && c.actions.Abort != cutoverv1alpha1.ValueTrue {
+		c.actions.Abort = ""
+	}
+	if c.status.Phase == cutoverv1alpha1.PhasePaused {
+		c.actions.Promote = cutoverv1alpha1.ValueTrue
+	}
+}
+
+// advance lets the world move: pods become available at random (scale-ups lag), time passes.
+func (s *sim) advance(i int) {
+	c, r := s.c, s.r
+	for _, rev := range c.revisions() {
+		rs := c.rs[rev]
+		if rs.available >= rs.replicas || (i < s.stallTill && rev == c.desired.Hash && rev != c.status.StableRevision) {
+			continue
+		}
+		if r.Float64() < 0.5 {
+			rs.available += 1 + r.Int32N(rs.replicas-rs.available)
+		}
+	}
+	c.now = c.now.Add(time.Duration(r.IntN(60_000)) * time.Millisecond)
+}
+
+// check asserts the invariants that hold on every iteration, after the Output was applied.
+func (s *sim) check(in Input, out Output) []string {
+	c := s.c
+	var bad []string
+	for rev, r := range c.rs {
+		if r.replicas < 0 || r.available < 0 || r.available > r.replicas {
+			bad = append(bad, fmt.Sprintf("ReplicaSet %s has %d/%d", rev, r.available, r.replicas))
+		}
+	}
+	// The stable revision keeps its share while a new revision is in flight.
+	st, d := c.status.StableRevision, c.desired.Hash
+	if st != "" {
+		srs, ok := c.rs[st]
+		if !ok {
+			bad = append(bad, fmt.Sprintf("stable revision %s has no ReplicaSet", st))
+		} else if drs, ok := c.rs[d]; ok && d != st {
+			if floor := c.n() - min(drs.available, drs.replicas); srs.replicas < floor {
+				bad = append(bad, fmt.Sprintf("stable %s scaled to %d, below %d (N=%d, new revision %s has %d/%d)",
+					st, srs.replicas, floor, c.n(), d, drs.available, drs.replicas))
+			}
+		}
+	}
+	// Within one attempt of one revision the step index never goes backwards.
+	for _, e := range out.Events {
+		if e.Reason == EventRetried {
+			s.attempt++
+		}
+	}
+	key := fmt.Sprintf("%s#%d", c.status.CurrentRevision, s.attempt)
+	idx := c.status.CurrentStepIndex
+	if key == s.lastKey && s.lastIdx != nil && idx != nil && *idx < *s.lastIdx {
+		bad = append(bad, fmt.Sprintf("step index of %s went back from %d to %d", c.status.CurrentRevision, *s.lastIdx, *idx))
+	}
+	if key == s.lastKey && s.lastIdx == nil && idx != nil && c.status.CurrentRevision == c.status.StableRevision {
+		bad = append(bad, fmt.Sprintf("step index of the stable revision %s reappeared", c.status.CurrentRevision))
+	}
+	s.lastKey, s.lastIdx = key, nil
+	if idx != nil {
+		s.lastIdx = ptr(*idx)
+	}
+	if out.RequeueAfter < 0 {
+		bad = append(bad, fmt.Sprintf("RequeueAfter %s", out.RequeueAfter))
+	}
+	return bad
+}
+
+// converged reports whether the sequence reached a terminal state.
+func (s *sim) converged() bool {
+	c := s.c
+	st := c.status.StableRevision
+	if len(c.rs) != 1 || c.rs[st] == nil || c.rs[st].replicas != c.n() || c.rs[st].available != c.n() {
+		return false
+	}
+	switch c.status.Phase {
+	case cutoverv1alpha1.PhaseHealthy:
+		return c.desired.Hash == st && c.status.CurrentRevision == st
+	case cutoverv1alpha1.PhaseAborted:
+		return c.desired.Hash != st && c.status.Progress != nil && c.status.Progress.Aborted
+	}
+	return false
+}
+
+const (
+	seqSeeds      = 200
+	seqInjectIter = 200
+	seqMaxIter    = 400
+)
+
+// run plays one random sequence and returns the first invariant it broke.
+func (s *sim) run() error {
+	for i := 0; i < seqMaxIter; i++ {
+		injecting := i < seqInjectIter
+		restart := false
+		if injecting {
+			s.inject(i)
+			restart = s.r.Float64() < 0.03
+		} else {
+			s.drain()
+		}
+		if restart {
+			if err := s.c.restart(); err != nil {
+				return err
+			}
+			s.logf("  inject: controller restart (status read back from the API server)")
+		}
+		in := s.c.input()
+		out := Compute(in)
+		if restart {
+			// Pure: the same input gives the same output.
+			if again := Compute(s.c.input()); !reflect.DeepEqual(out, again) {
+				return fmt.Errorf("iteration %d: Compute is not deterministic:\n%s", i, diff.Diff(out, again))
+			}
+		}
+		if s.log != nil {
+			s.log("%s", describe(i, in, out))
+		}
+		if s.stats != nil {
+			for _, e := range out.Events {
+				s.stats["event "+e.Reason]++
+				if e.Reason == EventAborted {
+					s.stats["abort reason "+out.State.Reason]++
+				}
+			}
+			if restart {
+				s.stats["restart"]++
+			}
+			if len(in.Status.History) > 0 && len(out.Status.History) > 0 && out.Status.History[0].Outcome == OutcomeSuperseded &&
+				!equality.Semantic.DeepEqual(in.Status.History[0], out.Status.History[0]) {
+				s.stats["superseded"]++
+			}
+		}
+		bad := s.c.apply(out)
+		bad = append(bad, s.check(in, out)...)
+		if len(bad) > 0 {
+			return fmt.Errorf("iteration %d: %s", i, strings.Join(bad, "; "))
+		}
+		if s.r.Float64() < 0.05 {
+			// Nothing to do must mean nothing written: a frozen world reaches a fixpoint.
+			if err := fixpoint(s.c.clone()); err != nil {
+				return fmt.Errorf("iteration %d: %w", i, err)
+			}
+		}
+		if !injecting && s.converged() {
+			// Terminal: what is left is at most the status catching up with the last deletion,
+			// and the state stays terminal.
+			settled := s.c.clone()
+			if err := fixpoint(settled); err != nil {
+				return fmt.Errorf("converged at iteration %d: %w", i, err)
+			}
+			if !(&sim{c: settled}).converged() {
+				return fmt.Errorf("converged at iteration %d, but left it while settling: phase %s, ReplicaSets %s",
+					i, settled.status.Phase, describeRS(settled))
+			}
+			if s.stats != nil {
+				s.stats["converged "+string(settled.status.Phase)]++
+			}
+			return nil
+		}
+		s.advance(i)
+	}
+	return fmt.Errorf("did not converge after %d iterations: phase %s, stable %s, desired %s, ReplicaSets %s",
+		seqMaxIter, s.c.status.Phase, s.c.status.StableRevision, s.c.desired.Hash, describeRS(s.c))
+}
+
+// fixpoint runs Compute on a frozen world until it has nothing left to do.
+func fixpoint(c *cluster) error {
+	for j := 0; j < 10; j++ {
+		in := c.input()
+		out := Compute(in)
+		if noOp(in, out) == "" {
+			return nil
+		}
+		if bad := c.apply(out); len(bad) > 0 {
+			return fmt.Errorf("while settling: %v", bad)
+		}
+	}
+	in := c.input()
+	return fmt.Errorf("a frozen world does not settle: %s", noOp(in, Compute(in)))
+}
+
+func newSim(seed uint64) *sim {
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	n := 1 + r.Int32N(10)
+	steps := stepSets[r.IntN(len(stepSets))]
+	spec := canarySpec(n, steps...)
+	spec.ProgressDeadlineSeconds = ptr(int32(120 + r.IntN(480)))
+	s := &sim{r: r}
+	s.c = newCluster(spec, s.newHash())
+	s.c.now = t0.Add(time.Duration(r.IntN(1000)) * time.Millisecond)
+	return s
+}
+
+func TestRolloutSequences(t *testing.T) {
+	failed := 0
+	stats := map[string]int{}
+	for seed := uint64(1); seed <= seqSeeds && failed < 3; seed++ {
+		s := newSim(seed)
+		s.stats = stats
+		if err := s.run(); err != nil {
+			failed++
+			// Replay with a log for the report.
+			var lines []string
+			replay := newSim(seed)
+			replay.log = func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+			_ = replay.run()
+			if len(lines) > 30 {
+				lines = lines[len(lines)-30:]
+			}
+			t.Errorf("seed %d (N=%d): %v\nlast iterations:\n%s", seed, s.c.n(), err, strings.Join(lines, "\n"))
+		}
+	}
+	if failed > 0 {
+		return
+	}
+	t.Logf("sequences went through: %v", stats)
+	// The sequences must exercise every path they are meant to; if a change makes one of these
+	// unreachable, the invariants above are checked on less than they claim.
+	for _, k := range []string{
+		"event " + EventRevisionCreated, "event " + EventCompleted, "event " + EventPromoted,
+		"event " + EventWeightChanged, "event " + EventPaused, "event " + EventRetried,
+		"event " + EventRolledBack, "event " + EventActionIgnored,
+		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
+		"superseded", "restart", "converged Healthy", "converged Aborted",
+	} {
+		if stats[k] == 0 {
+			t.Errorf("no sequence went through %q", k)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scripted sequences with golden logs
+
+// scenario is a scripted sequence: every pod-ready event and user action is fixed.
+type scenario struct {
+	name  string
+	spec  cutoverv1alpha1.RolloutSpec
+	start string
+	// script runs before each Compute and returns a note for the log ("" for none).
+	script func(i int, c *cluster) string
+	// podsPerTick is how many pods of each ReplicaSet become available per iteration.
+	podsPerTick int32
+	tick        time.Duration
+	// lastAction is the iteration of the last scripted action; the log ends once the rollout
+	// settles after it.
+	lastAction int
+	stall      func(i int, rev string, c *cluster) bool
+}
+
+func goldenScenarios() []scenario {
+	const (
+		a = "aaaaaaaaaa"
+		b = "bbbbbbbbbb"
+		x = "cccccccccc"
+	)
+	return []scenario{
+		{
+			name:        "happy_path",
+			spec:        canarySpec(4, setWeight(25), pause(time.Minute), setWeight(50), pause(0), setWeight(75)),
+			start:       a,
+			podsPerTick: 1,
+			tick:        20 * time.Second,
+			lastAction:  5,
+			script: func(i int, c *cluster) string {
+				switch {
+				case i == 5:
+					c.desired = revision(b)
+					return "spec.template changed: desired " + b
+				case c.status.Phase == cutoverv1alpha1.PhasePaused && c.actions.Promote == "":
+					c.actions.Promote = cutoverv1alpha1.ValueTrue
+					return "kubectl cutover promote"
+				}
+				return ""
+			},
+		},
+		{
+			name:        "abort_retry_promote_full",
+			spec:        canarySpec(5, setWeight(20), setWeight(60), pause(0)),
+			start:       a,
+			podsPerTick: 2,
+			tick:        15 * time.Second,
+			lastAction:  17,
+			script: func(i int, c *cluster) string {
+				switch i {
+				case 3:
+					c.desired = revision(b)
+					return "spec.template changed: desired " + b
+				case 7:
+					c.actions.Abort = cutoverv1alpha1.ValueTrue
+					return "kubectl cutover abort"
+				case 12:
+					c.actions.Promote = "maybe"
+					return "annotate promote=maybe (invalid)"
+				case 14:
+					c.actions.Promote = ""
+					c.actions.Retry = cutoverv1alpha1.ValueTrue
+					return "remove promote=maybe; kubectl cutover retry"
+				case 17:
+					c.actions.Promote = cutoverv1alpha1.ValueFull
+					return "annotate promote=full"
+				}
+				return ""
+			},
+		},
+		{
+			name:        "superseded_paused_deadline_rollback",
+			spec:        withDeadline(canarySpec(3, setWeight(34), pause(30*time.Second), setWeight(67), pause(0)), 120),
+			start:       a,
+			podsPerTick: 1,
+			tick:        30 * time.Second,
+			lastAction:  24,
+			script: func(i int, c *cluster) string {
+				switch i {
+				case 3:
+					c.desired = revision(b)
+					return "spec.template changed: desired " + b
+				case 7:
+					c.desired = revision(x)
+					return "spec.template changed mid-flight: desired " + x + " (its pods never become available)"
+				case 9:
+					c.spec.Paused = true
+					return "spec.paused=true"
+				case 13:
+					c.spec.Paused = false
+					return "spec.paused=false"
+				case 24:
+					c.desired = revision(a)
+					return "spec.template reverted: desired " + a + " (the stable revision)"
+				}
+				return ""
+			},
+			stall: func(i int, rev string, c *cluster) bool { return rev == x },
+		},
+	}
+}
+
+func (sc scenario) play(t *testing.T) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: N=%d, steps %s, progressDeadlineSeconds %d\n", sc.name, replicasOf(sc.spec),
+		describeSteps(canarySteps(sc.spec)), int(deadlineOf(sc.spec).Seconds()))
+	c := newCluster(sc.spec, sc.start)
+	for i := 0; i < 60; i++ {
+		if note := sc.script(i, c); note != "" {
+			fmt.Fprintf(&b, "  >> %s\n", note)
+		}
+		in := c.input()
+		out := Compute(in)
+		b.WriteString(describe(i, in, out))
+		b.WriteString("\n")
+		if bad := c.apply(out); len(bad) > 0 {
+			t.Errorf("%s iteration %d: %v", sc.name, i, bad)
+		}
+		if i >= sc.lastAction && noOp(c.input(), Compute(c.input())) == "" && c.actions == (Actions{}) &&
+			(c.status.Phase == cutoverv1alpha1.PhaseHealthy || c.status.Phase == cutoverv1alpha1.PhaseAborted) &&
+			len(c.rs) == 1 && c.desired.Hash == c.status.CurrentRevision {
+			fmt.Fprintf(&b, "# settled: %s\n", describeRS(c))
+			return b.String()
+		}
+		for _, rev := range c.revisions() {
+			r := c.rs[rev]
+			if sc.stall != nil && sc.stall(i, rev, c) {
+				continue
+			}
+			r.available = min(r.replicas, r.available+sc.podsPerTick)
+		}
+		c.now = c.now.Add(sc.tick)
+	}
+	t.Errorf("%s did not settle", sc.name)
+	return b.String()
+}
+
+func TestRolloutSequencesGolden(t *testing.T) {
+	for _, sc := range goldenScenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			got := sc.play(t)
+			path := filepath.Join("testdata", sc.name+".golden")
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs from the golden log (run with -update if the change is intended):\n%s",
+					path, diff.Diff(string(want), got))
+			}
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Log formatting
+
+func describeRS(c *cluster) string {
+	if len(c.rs) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, rev := range c.revisions() {
+		r := c.rs[rev]
+		parts = append(parts, fmt.Sprintf("%s %d/%d", rev, r.available, r.replicas))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func describeSteps(steps []cutoverv1alpha1.CanaryStep) string {
+	var parts []string
+	for _, s := range steps {
+		switch {
+		case s.SetWeight != nil:
+			parts = append(parts, fmt.Sprintf("setWeight %d", *s.SetWeight))
+		case s.Pause != nil && s.Pause.Duration == nil:
+			parts = append(parts, "pause {}")
+		case s.Pause != nil:
+			parts = append(parts, "pause "+s.Pause.Duration.Duration.String())
+		default:
+			parts = append(parts, fmt.Sprintf("gates %v", s.Gates))
+		}
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// describe renders one iteration: what was observed, what the plan asks, where the status is.
+func describe(i int, in Input, out Output) string {
+	var b strings.Builder
+	var acts []string
+	for _, kv := range [][2]string{{"promote", in.Actions.Promote}, {"abort", in.Actions.Abort}, {"retry", in.Actions.Retry}} {
+		if kv[1] != "" {
+			acts = append(acts, kv[0]+"="+kv[1])
+		}
+	}
+	paused := ""
+	if in.Spec.Paused {
+		paused = " spec.paused"
+	}
+	fmt.Fprintf(&b, "#%02d t=%s desired=%s%s", i, in.Now.Sub(t0).Truncate(time.Second), in.Desired.Hash, paused)
+	if len(acts) > 0 {
+		fmt.Fprintf(&b, " annotations: %s", strings.Join(acts, " "))
+	}
+	var rs []string
+	for _, r := range in.ReplicaSets {
+		rs = append(rs, fmt.Sprintf("%s %d/%d", r.Revision, r.Available, r.Replicas))
+	}
+	if len(rs) == 0 {
+		rs = []string{"none"}
+	}
+	fmt.Fprintf(&b, "\n    observed: %s", strings.Join(rs, ", "))
+	var plan []string
+	if out.Create != "" {
+		plan = append(plan, fmt.Sprintf("create %s=%d", out.Create, out.CreateReplicas))
+	}
+	var changes []string
+	for _, rev := range slices.Sorted(mapKeys(out.Scale)) {
+		cur := int32(-1)
+		for _, r := range in.ReplicaSets {
+			if r.Revision == rev {
+				cur = r.Replicas
+			}
+		}
+		if cur != out.Scale[rev] {
+			changes = append(changes, fmt.Sprintf("%s %d→%d", rev, cur, out.Scale[rev]))
+		}
+	}
+	if len(changes) > 0 {
+		plan = append(plan, "scale "+strings.Join(changes, ", "))
+	}
+	if len(out.Delete) > 0 {
+		plan = append(plan, "delete "+strings.Join(out.Delete, ", "))
+	}
+	if len(out.RemoveAnnotations) > 0 {
+		plan = append(plan, "remove "+strings.Join(out.RemoveAnnotations, ", "))
+	}
+	if len(plan) > 0 {
+		fmt.Fprintf(&b, "\n    plan: %s", strings.Join(plan, "; "))
+	}
+	for _, e := range out.Events {
+		typ := "Normal"
+		if e.Warning {
+			typ = "Warning"
+		}
+		fmt.Fprintf(&b, "\n    event: %s %s: %s", typ, e.Reason, e.Message)
+	}
+	st := out.Status
+	step := "-"
+	if st.CurrentStepIndex != nil {
+		step = fmt.Sprint(*st.CurrentStepIndex)
+	}
+	fmt.Fprintf(&b, "\n    status: %s stable=%s current=%s step=%s weight=%d: %s", st.Phase, st.StableRevision,
+		st.CurrentRevision, step, st.CanaryWeight, st.Message)
+	if !equality.Semantic.DeepEqual(in.Status.History, st.History) {
+		var h []string
+		for _, r := range st.History {
+			h = append(h, r.Revision+":"+r.Outcome)
+		}
+		fmt.Fprintf(&b, "\n    history: %s", strings.Join(h, ", "))
+	}
+	if out.RequeueAfter > 0 {
+		fmt.Fprintf(&b, "\n    requeue after %s", out.RequeueAfter.Round(time.Second))
+	}
+	return b.String()
+}

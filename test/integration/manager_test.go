@@ -1,0 +1,251 @@
+/*
+Copyright 2026 The Cutover Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	. "github.com/onsi/gomega"
+	"go.uber.org/zap/zapcore"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/controllers"
+	"github.com/cutover-dev/cutover/internal/image"
+	"github.com/cutover-dev/cutover/internal/image/registry"
+)
+
+// Eventually defaults for the controller tests.
+const (
+	waitTimeout = 20 * time.Second
+	pollEvery   = 50 * time.Millisecond
+)
+
+var setLogger sync.Once
+
+// runningManager is a Cutover manager started by a test, watching one namespace.
+type runningManager struct {
+	stop   context.CancelFunc
+	done   chan struct{}
+	writes *atomic.Int64 // API requests other than reads made by the manager
+}
+
+// Stop stops the manager and waits for it to return, as a killed process would stop.
+func (m *runningManager) Stop() {
+	m.stop()
+	<-m.done
+}
+
+// countingTransport counts the requests that change something (anything but GET, LIST, WATCH).
+type countingTransport struct {
+	next   http.RoundTripper
+	writes *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		c.writes.Add(1)
+	}
+	return c.next.RoundTrip(req)
+}
+
+// startManager starts the Rollout controller on namespace ns with resolver images (a real
+// registry resolver when nil). It stops when the test ends.
+func startManager(t *testing.T, ns string, images image.Resolver) *runningManager {
+	t.Helper()
+	setLogger.Do(func() {
+		// CUTOVER_TEST_LOG=1 shows the managers' logs; they are quiet otherwise.
+		if os.Getenv("CUTOVER_TEST_LOG") != "" {
+			ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapcore.Level(-2))))
+		} else {
+			ctrl.SetLogger(logr.Discard())
+		}
+	})
+	writes := &atomic.Int64{}
+	c := rest.CopyConfig(cfg)
+	c.QPS, c.Burst = 500, 1000
+	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, writes: writes} })
+	mgr, err := ctrl.NewManager(c, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+		// Several managers run in one test process; their controllers share a name.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatalf("creating manager: %v", err)
+	}
+	if images == nil {
+		images = registry.New(registry.Options{Timeout: 5 * time.Second})
+	}
+	err = (&controllers.RolloutReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Images:    images,
+		Clock:     clock.RealClock{},
+		Recorder:  mgr.GetEventRecorder("cutover"),
+	}).SetupWithManager(mgr)
+	if err != nil {
+		t.Fatalf("setting up the controller: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &runningManager{stop: cancel, done: make(chan struct{}), writes: writes}
+	go func() {
+		defer close(m.done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("manager stopped with an error: %v", err)
+		}
+	}()
+	t.Cleanup(m.Stop)
+	return m
+}
+
+// canaryRollout is a canary Rollout without a mesh: 4 replicas, 25% → pause → 50% → pause{}.
+func canaryRollout(ns, name, image string, pause time.Duration) *cutoverv1alpha1.Rollout {
+	labels := map[string]string{"app": name}
+	return &cutoverv1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: cutoverv1alpha1.RolloutSpec{
+			Replicas: ptr.To[int32](4),
+			Selector: &cutoverv1alpha1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+			},
+			Strategy: cutoverv1alpha1.RolloutStrategy{Canary: &cutoverv1alpha1.CanaryStrategy{
+				Steps: []cutoverv1alpha1.CanaryStep{
+					{SetWeight: ptr.To[int32](25)},
+					{Pause: &cutoverv1alpha1.PauseStep{Duration: &metav1.Duration{Duration: pause}}},
+					{SetWeight: ptr.To[int32](50)},
+					{Pause: &cutoverv1alpha1.PauseStep{}},
+				},
+			}},
+		},
+	}
+}
+
+// digestImage is an image reference pinned to a digest made from seed.
+func digestImage(seed byte) string {
+	d := make([]byte, 64)
+	for i := range d {
+		d[i] = "0123456789abcdef"[(int(seed)+i)%16]
+	}
+	return "registry.example/app@sha256:" + string(d)
+}
+
+// replicaSets lists the managed ReplicaSets of a Rollout by revision.
+func replicaSets(g Gomega, ns, name string) map[string]appsv1.ReplicaSet {
+	list := &appsv1.ReplicaSetList{}
+	g.Expect(k8sClient.List(context.Background(), list, client.InNamespace(ns),
+		client.MatchingLabels{cutoverv1alpha1.LabelRollout: name})).To(Succeed())
+	out := map[string]appsv1.ReplicaSet{}
+	for _, rs := range list.Items {
+		if rs.DeletionTimestamp.IsZero() {
+			out[rs.Labels[cutoverv1alpha1.LabelRevision]] = rs
+		}
+	}
+	return out
+}
+
+// markAvailable plays the ReplicaSet controller that envtest lacks: every ReplicaSet of the
+// Rollout reports all its replicas ready and available.
+func markAvailable(g Gomega, ns, name string) {
+	for _, rs := range replicaSets(g, ns, name) {
+		want := ptr.Deref(rs.Spec.Replicas, 1)
+		if rs.Status.AvailableReplicas == want && rs.Status.ObservedGeneration == rs.Generation {
+			continue
+		}
+		rs.Status = appsv1.ReplicaSetStatus{Replicas: want, ReadyReplicas: want, AvailableReplicas: want,
+			FullyLabeledReplicas: want, ObservedGeneration: rs.Generation}
+		// The controller may delete a ReplicaSet as soon as another one is available.
+		g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(context.Background(), &rs))).To(Succeed())
+	}
+}
+
+// getRollout reads a Rollout.
+func getRollout(g Gomega, ns, name string) *cutoverv1alpha1.Rollout {
+	ro := &cutoverv1alpha1.Rollout{}
+	g.Expect(k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, ro)).To(Succeed())
+	return ro
+}
+
+// condition returns a condition of a Rollout, or nil.
+func condition(ro *cutoverv1alpha1.Rollout, typ string) *metav1.Condition {
+	return apimeta.FindStatusCondition(ro.Status.Conditions, typ)
+}
+
+// sizes maps each revision of a Rollout to its ReplicaSet's spec.replicas.
+func sizes(g Gomega, ns, name string) map[string]int32 {
+	out := map[string]int32{}
+	for rev, rs := range replicaSets(g, ns, name) {
+		out[rev] = ptr.Deref(rs.Spec.Replicas, 1)
+	}
+	return out
+}
+
+// eventReasons lists the reasons of the Events about a Rollout.
+func eventReasons(g Gomega, ns, name string) []string {
+	list := &eventsv1.EventList{}
+	g.Expect(k8sClient.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.Name == name && e.Regarding.Kind == "Rollout" {
+			out = append(out, e.Reason)
+		}
+	}
+	return out
+}
+
+// annotate sets an annotation on a Rollout.
+func annotate(g Gomega, ns, name, key, value string) {
+	ro := getRollout(g, ns, name)
+	orig := ro.DeepCopy()
+	if ro.Annotations == nil {
+		ro.Annotations = map[string]string{}
+	}
+	ro.Annotations[key] = value
+	g.Expect(k8sClient.Patch(context.Background(), ro, client.MergeFrom(orig))).To(Succeed())
+}
+
+// setImage changes the image of the Rollout's first container.
+func setImage(g Gomega, ns, name, img string) {
+	ro := getRollout(g, ns, name)
+	orig := ro.DeepCopy()
+	ro.Spec.Template.Spec.Containers[0].Image = img
+	g.Expect(k8sClient.Patch(context.Background(), ro, client.MergeFrom(orig))).To(Succeed())
+}
