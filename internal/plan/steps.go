@@ -249,10 +249,11 @@ func (p *planner) waitAt(idx int, steps []cutoverv1alpha1.CanaryStep, stable str
 				pos+", paused: waiting for a promote (annotate "+cutoverv1alpha1.AnnotationPromote+"=true)")
 			return
 		}
-		left := p.stepStart().Add(pause.Duration.Duration).Sub(p.in.Now)
-		p.requeue(left)
+		end := p.stepStart().Add(pause.Duration.Duration)
+		p.requeue(end.Sub(p.in.Now))
+		// The end time, not a countdown: a countdown would rewrite the status on every reconcile.
 		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
-			fmt.Sprintf("%s, pause %s left", pos, left.Round(time.Second)))
+			fmt.Sprintf("%s, pause of %s until %s", pos, pause.Duration.Duration, end.UTC().Format(time.RFC3339)))
 		return
 	}
 	if idx < len(steps) && len(steps[idx].Gates) > 0 {

@@ -34,6 +34,7 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -183,17 +184,25 @@ func replicaSets(g Gomega, ns, name string) map[string]appsv1.ReplicaSet {
 }
 
 // markAvailable plays the ReplicaSet controller that envtest lacks: every ReplicaSet of the
-// Rollout reports all its replicas ready and available.
+// Rollout reports all its replicas ready and available. It retries on conflicts with the
+// controller's own writes.
 func markAvailable(g Gomega, ns, name string) {
 	for _, rs := range replicaSets(g, ns, name) {
-		want := ptr.Deref(rs.Spec.Replicas, 1)
-		if rs.Status.AvailableReplicas == want && rs.Status.ObservedGeneration == rs.Generation {
-			continue
-		}
-		rs.Status = appsv1.ReplicaSetStatus{Replicas: want, ReadyReplicas: want, AvailableReplicas: want,
-			FullyLabeledReplicas: want, ObservedGeneration: rs.Generation}
+		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+			cur := &appsv1.ReplicaSet{}
+			if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(&rs), cur); err != nil {
+				return err
+			}
+			want := ptr.Deref(cur.Spec.Replicas, 1)
+			if cur.Status.AvailableReplicas == want && cur.Status.ObservedGeneration == cur.Generation {
+				return nil
+			}
+			cur.Status = appsv1.ReplicaSetStatus{Replicas: want, ReadyReplicas: want, AvailableReplicas: want,
+				FullyLabeledReplicas: want, ObservedGeneration: cur.Generation}
+			return k8sClient.Status().Update(context.Background(), cur)
+		})
 		// The controller may delete a ReplicaSet as soon as another one is available.
-		g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(context.Background(), &rs))).To(Succeed())
+		g.Expect(client.IgnoreNotFound(err)).To(Succeed())
 	}
 }
 
