@@ -235,20 +235,15 @@ finish() {
     istio_pid=$!
   fi
   create_nodes
-  log "DEBUG nodes created"
   install_project_crds
-  log "DEBUG project crds"
   if [[ -n "${istio_pid}" ]]; then
     wait "${istio_pid}" || exit 1
   fi
-  log "DEBUG istio done"
 
   WAIT_LOGS=(kube-apiserver)
   wait_for 60 "the CRDs to be Established" crds_established
-  log "DEBUG established"
   WAIT_LOGS=(kwok)
   wait_for 60 "${KWOK_NODES} kwok nodes to be Ready" nodes_ready
-  log "DEBUG nodes"
   WAIT_LOGS=(kube-controller-manager)
   wait_for 60 "the default ServiceAccount (kube-controller-manager)" default_sa
 

@@ -774,12 +774,8 @@ func TestComputeSteadyStateIsNoOp(t *testing.T) {
 			c.now = c.now.Add(1500 * time.Millisecond)
 			in := c.input()
 			out := Compute(in)
-			if tc.countdown {
-				if out.Status.Message == in.Status.Message {
-					t.Errorf("the countdown in %q did not move", in.Status.Message)
-				}
-				in.Status.Message = out.Status.Message
-			}
+			// A timed pause names its end time, not a countdown, so it is a no-op too.
+			_ = tc.countdown
 			if out.Status.Phase != tc.phase {
 				t.Errorf("phase %s, want %s", out.Status.Phase, tc.phase)
 			}
