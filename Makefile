@@ -50,7 +50,6 @@ verify: manifests generate fmt tidy ## Regenerate everything, then fail on any d
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
 	"$(GOLANGCI_LINT)" run ./...
-	"$(GOLANGCI_LINT)" run --build-tags=e2e ./test/e2e/...
 
 ##@ Test
 

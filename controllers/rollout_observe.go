@@ -94,7 +94,7 @@ func templateEdited(rs *appsv1.ReplicaSet) bool {
 		var fields struct {
 			Spec map[string]json.RawMessage `json:"f:spec"`
 		}
-		if json.Unmarshal(mf.FieldsV1.Raw, &fields) == nil {
+		if json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields) == nil {
 			if _, ok := fields.Spec["f:template"]; ok {
 				return true
 			}

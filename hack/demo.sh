@@ -78,7 +78,7 @@ exists() { kc get "$1" "$2" >/dev/null 2>&1; }
 service() {
   exists service "$1" && return 0
   log "creating Service ${1}"
-  kc apply -f - >/dev/null <<EOF
+  kc create -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Service
 metadata:
@@ -91,14 +91,16 @@ spec:
 EOF
 }
 
-fields='{range .items[*]}{.metadata.name}{"\t"}{.spec.selector.matchLabels}{"\t"}'
-fields+='{.spec.template.spec.containers[0].ports[0].containerPort}{"\t"}'
-fields+='{.spec.strategy.blueGreen.activeService}{"\t"}{.spec.strategy.blueGreen.previewService}{"\t"}'
-fields+='{.spec.trafficRouting.istio.virtualService.name}{"\t"}{.spec.trafficRouting.istio.virtualService.routes[*]}{"\t"}'
-fields+='{.spec.trafficRouting.istio.destinationRule.name}{"\t"}{.spec.trafficRouting.istio.destinationRule.stableSubset}{"\t"}'
+# One line per Rollout, fields separated by "|" (a tab would not do: read folds empty fields
+# between tabs).
+fields='{range .items[*]}{.metadata.name}{"|"}{.spec.selector.matchLabels}{"|"}'
+fields+='{.spec.template.spec.containers[0].ports[0].containerPort}{"|"}'
+fields+='{.spec.strategy.blueGreen.activeService}{"|"}{.spec.strategy.blueGreen.previewService}{"|"}'
+fields+='{.spec.trafficRouting.istio.virtualService.name}{"|"}{.spec.trafficRouting.istio.virtualService.routes[*]}{"|"}'
+fields+='{.spec.trafficRouting.istio.destinationRule.name}{"|"}{.spec.trafficRouting.istio.destinationRule.stableSubset}{"|"}'
 fields+='{.spec.trafficRouting.istio.destinationRule.canarySubset}{"\n"}{end}'
 
-while IFS=$'\t' read -r name selector port active preview vs routes dr stable canary; do
+while IFS='|' read -r name selector port active preview vs routes dr stable canary; do
   [[ -n "${name}" ]] || continue
   [[ -n "${selector}" ]] || selector='{}'
   port="${port:-8080}"
@@ -117,11 +119,11 @@ while IFS=$'\t' read -r name selector port active preview vs routes dr stable ca
         printf '    - {destination: {host: %s, subset: %s}, weight: 100}\n' "${vs}" "${stable:-stable}"
         printf '    - {destination: {host: %s, subset: %s}, weight: 0}\n' "${vs}" "${canary:-canary}"
       done
-    } | kc apply -f - >/dev/null
+    } | kc create -f - >/dev/null
   fi
   if [[ -n "${dr}" ]] && ! exists destinationrules.networking.istio.io "${dr}"; then
     log "creating DestinationRule ${dr}"
-    kc apply -f - >/dev/null <<EOF
+    kc create -f - >/dev/null <<EOF
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata:
@@ -145,30 +147,36 @@ setsid "${MANAGER}" --leader-elect=false --metrics-bind-address=0 \
   --health-probe-bind-address="${PROBE_ADDR}" </dev/null >>"${MANAGER_LOG}" 2>&1 &
 echo "$!" >"${PIDFILE}"
 
-status_fields='{range .items[*]}{.metadata.name}{"\t"}{.status.phase}{.status.observedGeneration}{"\n"}{end}'
+# Wait until every Rollout has a phase; then give them a few seconds to settle (leave
+# Progressing), so the table below shows where they stand.
+phases() { kc get rollouts -o jsonpath='{range .items[*]}{.metadata.name}{"|"}{.status.phase}{"\n"}{end}' 2>/dev/null; }
 deadline=$(($(date +%s) + TIMEOUT))
+settle_until=""
 while :; do
   if ! manager_alive; then
     log "the manager exited"
     manager_log_tail
     exit 1
   fi
-  total=0 done=0
-  while IFS=$'\t' read -r name st; do
+  total=0 with_phase=0 progressing=0
+  while IFS='|' read -r name phase; do
     [[ -n "${name}" ]] || continue
     total=$((total + 1))
-    [[ -n "${st}" ]] && done=$((done + 1))
-  done < <(kc get rollouts -o jsonpath="${status_fields}" 2>/dev/null)
-  if ((total > 0 && done == total)); then
-    break
-  fi
-  if (($(date +%s) >= deadline)); then
-    if ((done > 0)); then
-      log "warning: only ${done} of ${total} Rollouts have a status after ${TIMEOUT}s"
+    [[ -n "${phase}" ]] && with_phase=$((with_phase + 1))
+    [[ "${phase}" == Progressing ]] && progressing=$((progressing + 1))
+  done < <(phases)
+  now=$(date +%s)
+  if ((total > 0 && with_phase == total)); then
+    [[ -n "${settle_until}" ]] || settle_until=$((now + 10))
+    ((progressing == 0 || now >= settle_until)) && break
+  elif ((now >= deadline)); then
+    if ((with_phase > 0)); then
+      log "warning: only ${with_phase} of ${total} Rollouts have a status after ${TIMEOUT}s"
       break
     fi
     log "no Rollout got a status within ${TIMEOUT}s"
     manager_log_tail
+    log "the manager is still running: kill \$(cat ${PIDFILE}), or make cluster-down"
     exit 1
   fi
   sleep 0.5

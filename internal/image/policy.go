@@ -70,7 +70,7 @@ type slot struct {
 // containers.
 func slots(spec *corev1.PodSpec) []slot {
 	const base = "spec.template.spec."
-	var out []slot
+	out := make([]slot, 0, len(spec.InitContainers)+len(spec.Containers)+len(spec.EphemeralContainers))
 	for i := range spec.InitContainers {
 		c := &spec.InitContainers[i]
 		out = append(out, slot{fmt.Sprintf(base+"initContainers[%d]", i), "init:" + c.Name, c.Name, &c.Image})

@@ -3,8 +3,9 @@ package plan
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"time"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
 
 // CanaryReplicas is the number of replicas a canary weight needs: ceil(replicas × weight / 100).

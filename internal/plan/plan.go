@@ -57,11 +57,10 @@ func (p *planner) run() {
 		p.held()
 	default:
 		p.release()
-		stable := p.stable()
-		switch {
-		case stable == "":
+		switch stable := p.stable(); stable {
+		case "":
 			p.firstRevision()
-		case stable == p.in.Desired.Hash:
+		case p.in.Desired.Hash:
 			p.steady(stable)
 		default:
 			p.progress(stable)

@@ -137,7 +137,7 @@ func startManager(t *testing.T, ns string, images image.Resolver) *runningManage
 }
 
 // canaryRollout is a canary Rollout without a mesh: 4 replicas, 25% → pause → 50% → pause{}.
-func canaryRollout(ns, name, image string, pause time.Duration) *cutoverv1alpha1.Rollout {
+func canaryRollout(ns, name, img string, pause time.Duration) *cutoverv1alpha1.Rollout {
 	labels := map[string]string{"app": name}
 	return &cutoverv1alpha1.Rollout{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -146,7 +146,7 @@ func canaryRollout(ns, name, image string, pause time.Duration) *cutoverv1alpha1
 			Selector: &cutoverv1alpha1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: image}}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: img}}},
 			},
 			Strategy: cutoverv1alpha1.RolloutStrategy{Canary: &cutoverv1alpha1.CanaryStrategy{
 				Steps: []cutoverv1alpha1.CanaryStep{

@@ -52,7 +52,7 @@ func kindOf(ctx context.Context, err error) error {
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return image.ErrUnavailable
 	}
-	if name.IsErrBadName(err) {
+	if errors.Is(err, &name.ErrBadName{}) {
 		return image.ErrInvalidReference
 	}
 	var te *transport.Error

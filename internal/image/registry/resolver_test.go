@@ -256,14 +256,14 @@ func TestResolveWithPullSecret(t *testing.T) {
 		t.Fatalf("with pull secret: Resolve = %q, %v", got, err)
 	}
 
-	for name, secrets := range map[string][]corev1.Secret{
+	for desc, secrets := range map[string][]corev1.Secret{
 		"no secret":      nil,
 		"other registry": {dockerConfig(t, "registry.example", "robot", "s3cret")},
 		"wrong password": {dockerConfig(t, host, "robot", "nope")},
 	} {
 		_, err := r.Resolve(context.Background(), ref, secrets)
 		if !errors.Is(err, image.ErrUnauthorized) || image.IsTransient(err) || !strings.Contains(err.Error(), ref) {
-			t.Errorf("%s: err = %v; want ErrUnauthorized naming the image", name, err)
+			t.Errorf("%s: err = %v; want ErrUnauthorized naming the image", desc, err)
 		}
 	}
 }
