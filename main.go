@@ -33,6 +33,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -62,6 +63,7 @@ type options struct {
 	concurrency            int
 	insecureRegistries     string
 	registryTimeout        time.Duration
+	watchNamespaces        string
 }
 
 func parseFlags() (options, zap.Options) {
@@ -75,11 +77,25 @@ func parseFlags() (options, zap.Options) {
 	flag.IntVar(&o.concurrency, "concurrency", 4, "How many Rollouts are reconciled at the same time.")
 	flag.StringVar(&o.insecureRegistries, "insecure-registries", "",
 		"Comma-separated registry hosts reached over plain HTTP when resolving tags (for local registries).")
+	flag.StringVar(&o.watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces to watch; empty watches every namespace.")
 	flag.DurationVar(&o.registryTimeout, "registry-timeout", 30*time.Second, "Timeout of one tag resolution.")
 	zo := zap.Options{Development: true}
 	zo.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return o, zo
+}
+
+// cacheOptions limits the manager's cache to the given namespaces, if any.
+func cacheOptions(namespaces string) cache.Options {
+	if namespaces == "" {
+		return cache.Options{}
+	}
+	opts := cache.Options{DefaultNamespaces: map[string]cache.Config{}}
+	for _, ns := range strings.Split(namespaces, ",") {
+		opts.DefaultNamespaces[strings.TrimSpace(ns)] = cache.Config{}
+	}
+	return opts
 }
 
 func main() {
@@ -103,6 +119,7 @@ func main() {
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              "cutover.cutover.dev",
 		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOptions(o.watchNamespaces),
 	})
 	if err != nil {
 		setupLog.Error(err, "Failed to start manager")

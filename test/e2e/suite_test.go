@@ -21,7 +21,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -151,8 +151,8 @@ func dumpOnFailure(t *testing.T, ns string) {
 	if err := k8sClient.List(ctx, &events, client.InNamespace(ns)); err != nil {
 		t.Logf("dump: listing events in %s: %v", ns, err)
 	} else {
-		sort.SliceStable(events.Items, func(i, j int) bool {
-			return eventTime(events.Items[i]).Before(eventTime(events.Items[j]))
+		slices.SortStableFunc(events.Items, func(a, b corev1.Event) int {
+			return eventTime(a).Compare(eventTime(b))
 		})
 		var b strings.Builder
 		for _, e := range events.Items {
