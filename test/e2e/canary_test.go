@@ -257,7 +257,7 @@ func TestRestartEndToEnd(t *testing.T) {
 	}
 
 	m.Kill()
-	startManager(t, ns)
+	m = startManager(t, ns)
 	g.Consistently(func(g Gomega) {
 		w := world{g, ns}
 		r := w.rollout("shop")
@@ -273,7 +273,8 @@ func TestRestartEndToEnd(t *testing.T) {
 	// Promote, and kill the manager as soon as it has scaled up; the next one finishes.
 	w.annotate("shop", cutoverv1alpha1.AnnotationPromote, "true")
 	g.Eventually(func(g Gomega) int32 { return world{g, ns}.sizes("shop")[canary] }).Should(Equal(int32(4)))
-	startManager(t, ns) // the second manager is killed by its own cleanup; start the third now
+	m.Kill()
+	startManager(t, ns)
 	g.Eventually(func(g Gomega) {
 		w := world{g, ns}
 		r := w.rollout("shop")
