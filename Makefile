@@ -58,7 +58,7 @@ test: manifests generate fmt vet test-unit test-integration test-e2e ## Run all 
 
 .PHONY: test-unit
 test-unit: ## Unit tests: pure packages and controllers with fakes; no API server.
-	go test ./api/... ./internal/... ./controllers/... ./cmd/...
+	go test ./api/... ./internal/... ./controllers/...
 
 .PHONY: test-integration
 test-integration: control-plane ## Integration tests on a real kube-apiserver and etcd (envtest).
