@@ -46,9 +46,17 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 			return res, errors.Join(retErr, fmt.Errorf("writing status: %w", err))
 		}
 	}
-	if s.plan != nil {
+	if s.plan != nil && len(ro.Status.PendingRemoval) > 0 {
 		if err := r.removeAnnotations(ctx, ro, s.plan.RemoveAnnotations); err != nil {
 			return res, errors.Join(retErr, err)
+		}
+		// The annotations are gone: clear the record at once, so that the same annotation set
+		// again later is a new action, not the old one. This is the one case with a second
+		// status write in a reconcile; only a crash between the two writes leaves the record.
+		done := ro.DeepCopy()
+		ro.Status.PendingRemoval = nil
+		if err := r.Status().Patch(ctx, ro, client.MergeFrom(done), client.FieldOwner(FieldOwner)); err != nil {
+			return res, errors.Join(retErr, fmt.Errorf("clearing status.pendingRemoval: %w", err))
 		}
 	}
 	for _, ev := range s.events {

@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/onsi/gomega"
 	. "github.com/onsi/gomega" //nolint:revive // Gomega's DSL reads best unqualified.
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -123,9 +122,9 @@ func TestCanaryEndToEnd(t *testing.T) {
 		g.Expect(w.readyPods(canary)).To(Equal(4))
 		g.Expect(r.Annotations).NotTo(HaveKey(cutoverv1alpha1.AnnotationPromote))
 		g.Expect(r.Status.History).To(HaveLen(2))
-		g.Expect(r.Status.History[0]).To(gomega.HaveField("Revision", canary))
-		g.Expect(r.Status.History[0]).To(gomega.HaveField("Outcome", "Promoted"))
-		g.Expect(r.Status.History[1]).To(gomega.HaveField("Revision", stable))
+		g.Expect(r.Status.History[0]).To(HaveField("Revision", canary))
+		g.Expect(r.Status.History[0]).To(HaveField("Outcome", "Promoted"))
+		g.Expect(r.Status.History[1]).To(HaveField("Revision", stable))
 		g.Expect(r.Status.ObservedGeneration).To(Equal(r.Generation))
 		ready := condition(r, cutoverv1alpha1.ReadyCondition)
 		g.Expect(ready).NotTo(BeNil())
@@ -162,7 +161,7 @@ func TestAbortAndRetryEndToEnd(t *testing.T) {
 		g.Expect(w.sizes("shop")).To(Equal(map[string]int32{stable: 4}))
 		g.Expect(w.readyPods(stable)).To(Equal(4))
 		g.Expect(r.Annotations).NotTo(HaveKey(cutoverv1alpha1.AnnotationAbort))
-		g.Expect(r.Status.History[0]).To(gomega.HaveField("Outcome", "Aborted"))
+		g.Expect(r.Status.History[0]).To(HaveField("Outcome", "Aborted"))
 	}).Should(Succeed())
 
 	w.annotate("shop", cutoverv1alpha1.AnnotationRetry, "true")
@@ -202,8 +201,8 @@ func TestNewRevisionMidCanaryEndToEnd(t *testing.T) {
 		g.Expect(r.Status.StableRevision).To(Equal(stable))
 		g.Expect(r.Status.CurrentRevision).NotTo(Equal(first))
 		g.Expect(w.replicaSets("shop")).NotTo(HaveKey(first), "the superseded ReplicaSet is torn down")
-		g.Expect(r.Status.History[0]).To(gomega.HaveField("Revision", first))
-		g.Expect(r.Status.History[0]).To(gomega.HaveField("Outcome", "Superseded"))
+		g.Expect(r.Status.History[0]).To(HaveField("Revision", first))
+		g.Expect(r.Status.History[0]).To(HaveField("Outcome", "Superseded"))
 		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhasePaused), r.Status.Message)
 		g.Expect(w.sizes("shop")).To(Equal(map[string]int32{stable: 2, r.Status.CurrentRevision: 2}))
 	}).Should(Succeed())

@@ -317,10 +317,10 @@ func newTestGomega(t *testing.T) *WithT {
 
 // waitHealthy plays the ReplicaSet controller until the Rollout is Healthy on revision rev, Ready
 // and observed at its current generation.
-func waitHealthy(g *WithT, ns, name, rev string) {
+func waitHealthy(g *WithT, ns, ro, rev string) {
 	g.Eventually(func(g Gomega) {
-		markAvailable(g, ns, name)
-		r := getRollout(g, ns, name)
+		markAvailable(g, ns, ro)
+		r := getRollout(g, ns, ro)
 		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy), r.Status.Message)
 		g.Expect(r.Status.StableRevision).To(Equal(rev))
 		g.Expect(r.Status.CurrentRevision).To(Equal(rev))
@@ -332,12 +332,12 @@ func waitHealthy(g *WithT, ns, name, rev string) {
 }
 
 // rolloutEvents lists the Events about a Rollout with the given reason (any reason when empty).
-func rolloutEvents(g Gomega, ns, name, reason string) []eventsv1.Event {
+func rolloutEvents(g Gomega, ns, ro, reason string) []eventsv1.Event {
 	list := &eventsv1.EventList{}
 	g.Expect(k8sClient.List(context.Background(), list, client.InNamespace(ns))).To(Succeed())
 	var out []eventsv1.Event
 	for _, e := range list.Items {
-		if e.Regarding.Kind == "Rollout" && e.Regarding.Name == name && (reason == "" || e.Reason == reason) {
+		if e.Regarding.Kind == "Rollout" && e.Regarding.Name == ro && (reason == "" || e.Reason == reason) {
 			out = append(out, e)
 		}
 	}

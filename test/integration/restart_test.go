@@ -260,3 +260,49 @@ func TestRestartWithAbortAnnotation(t *testing.T) {
 		})
 	}
 }
+
+// TestRestartWithPromoteAnnotation stops the operator just after the status recorded a
+// promote=true at a pause{}, before the annotation may be removed: the next instance must not
+// take the same promote again at the pause{} that follows.
+func TestRestartWithPromoteAnnotation(t *testing.T) {
+	g := newWalkG(t)
+	ns := newNamespace(t)
+	m1 := startManager(t, ns, nil)
+	ro := manualCanaryRollout(ns, "web", digestImage(1))
+	// 25% → pause{} → pause{} → 50%
+	ro.Spec.Strategy.Canary.Steps = []cutoverv1alpha1.CanaryStep{
+		ro.Spec.Strategy.Canary.Steps[0], ro.Spec.Strategy.Canary.Steps[1], ro.Spec.Strategy.Canary.Steps[1],
+		ro.Spec.Strategy.Canary.Steps[2],
+	}
+	stable := createStable(g, ro)
+	canary := walkToFirstPause(g, ns, "web", stable, digestImage(2))
+	g.Eventually(func(g Gomega) cutoverv1alpha1.RolloutPhase { return getRollout(g, ns, "web").Status.Phase }).
+		Should(Equal(cutoverv1alpha1.PhasePaused))
+
+	annotate(g, ns, "web", cutoverv1alpha1.AnnotationPromote, "true")
+	g.Eventually(func(g Gomega) *cutoverv1alpha1.RolloutAction {
+		return getRollout(g, ns, "web").Status.LastAction
+	}).WithPolling(time.Millisecond).ShouldNot(BeNil())
+	m1.Stop()
+	mid := getRollout(g, ns, "web")
+	t.Logf("after the first instance: step %d, promote annotation present %t, pendingRemoval %v",
+		stepOf(mid), mid.Annotations[cutoverv1alpha1.AnnotationPromote] != "", mid.Status.PendingRemoval)
+	g.Expect(stepOf(mid)).To(Equal(int32(2)))
+
+	startManager(t, ns, nil)
+	check := func(g Gomega) {
+		g.Expect(sizes(g, ns, "web")).To(Equal(map[string]int32{stable: 3, canary: 1}))
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Annotations).NotTo(HaveKey(cutoverv1alpha1.AnnotationPromote))
+		g.Expect(stepOf(r)).To(Equal(int32(2)), "the promote was taken again")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhasePaused), r.Status.Message)
+		g.Expect(r.Status.PendingRemoval).To(BeEmpty())
+	}
+	g.Eventually(check).Should(Succeed())
+	g.Consistently(check, time.Second).Should(Succeed())
+
+	annotate(g, ns, "web", cutoverv1alpha1.AnnotationPromote, "true")
+	g.Eventually(func(g Gomega) map[string]int32 { return sizes(g, ns, "web") }).
+		Should(Equal(map[string]int32{stable: 3, canary: 2}))
+	finishCanary(g, ns, "web", canary)
+}
