@@ -100,6 +100,9 @@ func TestRestartWhilePaused(t *testing.T) {
 		r := getRollout(g, ns, "web")
 		g.Expect(stepOf(r)).To(Equal(int32(3)))
 		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhasePaused), r.Status.Message)
+		// Settled: the status counts every pod the test made available.
+		g.Expect(r.Status.AvailableReplicas).To(Equal(int32(4)))
+		g.Expect(r.Status.ReadyReplicas).To(Equal(int32(4)))
 	}).Should(Succeed())
 
 	m1.Stop()
