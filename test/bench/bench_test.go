@@ -19,13 +19,14 @@ limitations under the License.
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,7 +93,7 @@ func init() {
 //
 // Timestamps come from an informer on ReplicaSets, not from polling. The changes are written in
 // waves (CUTOVER_BENCH_WAVE Rollouts at once, each wave settling before the next), in the
-// sub-benchmark "waves", and all at once in "burst".
+// sub-benchmark "waves-of-N", and all at once in "burst".
 func BenchmarkCanary200(b *testing.B) {
 	assets := os.Getenv("KUBEBUILDER_ASSETS")
 	if assets == "" {
@@ -122,12 +123,16 @@ func BenchmarkCanary200(b *testing.B) {
 	n := envInt(b, "CUTOVER_BENCH_ROLLOUTS", defaultRollouts)
 	conc := envInt(b, "CUTOVER_BENCH_CONCURRENCY", defaultConcurrency)
 	wave := envInt(b, "CUTOVER_BENCH_WAVE", defaultWave)
+	// testing trims a benchmark's log to 10 lines, and anything printed while a sub-benchmark
+	// runs would split its result line: the full tables are printed at the end.
+	var tables []string
 	b.Run(fmt.Sprintf("waves-of-%d", wave), func(b *testing.B) {
-		runScenario(b, cfg, scenario{rollouts: n, concurrency: conc, wave: wave})
+		tables = append(tables, runScenario(b, cfg, scenario{rollouts: n, concurrency: conc, wave: wave}))
 	})
 	b.Run("burst", func(b *testing.B) {
-		runScenario(b, cfg, scenario{rollouts: n, concurrency: conc, wave: n})
+		tables = append(tables, runScenario(b, cfg, scenario{rollouts: n, concurrency: conc, wave: n}))
 	})
+	fmt.Print(strings.Join(tables, ""))
 }
 
 type scenario struct {
@@ -136,9 +141,9 @@ type scenario struct {
 	wave        int // Rollouts changed at once; the next wave starts when this one settled
 }
 
-// runScenario runs one scenario in a fresh namespace with a fresh manager. It runs once
-// whatever b.N is: use -count to repeat it.
-func runScenario(b *testing.B, cfg *rest.Config, sc scenario) {
+// runScenario runs one scenario in a fresh namespace with a fresh manager, reports its metrics
+// and returns a readable table. It runs once whatever b.N is: use -count to repeat it.
+func runScenario(b *testing.B, cfg *rest.Config, sc scenario) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	began := time.Now()
@@ -233,9 +238,8 @@ func runScenario(b *testing.B, cfg *rest.Config, sc scenario) {
 	b.ReportMetric(float64(nonEvent)/float64(steps), "writes/step")
 	b.ReportMetric(float64(events)/float64(steps), "events/step")
 
-	// testing trims a benchmark's log to 10 lines: the full table goes to stdout.
 	var t strings.Builder
-	fmt.Fprintf(&t, "\n=== %s: %d Rollouts × %d replicas, manager concurrency %d, changes in waves of %d\n",
+	fmt.Fprintf(&t, "\n## %s: %d Rollouts × %d replicas, manager concurrency %d, changes in waves of %d\n",
 		b.Name(), sc.rollouts, replicas, sc.concurrency, sc.wave)
 	fmt.Fprintf(&t, "setup to Healthy %.1fs; create phase %.1fs; promote phase %.1fs (each until settled and quiet)\n",
 		setupTook.Seconds(), createPhase.took.Seconds(), promotePhase.took.Seconds())
@@ -251,6 +255,7 @@ func runScenario(b *testing.B, cfg *rest.Config, sc scenario) {
 	}
 	fmt.Fprintf(&t, "%-42s %8d %10.2f   goal ≤ 3\n", "= writes (all but events)", nonEvent, float64(nonEvent)/float64(steps))
 	fmt.Fprintf(&t, "%-42s %8d %10.2f   goal ≤ 1\n", "= events", events, float64(events)/float64(steps))
+	fmt.Fprintf(&t, "Rollouts whose promote annotation was removed more than once: %d of %d\n", promotePhase.repeated, len(names))
 	fmt.Fprintf(&t, "\nwhere the time goes%22s %14s\n", "create phase", "promote phase")
 	for _, row := range []struct {
 		what string
@@ -269,11 +274,11 @@ func runScenario(b *testing.B, cfg *rest.Config, sc scenario) {
 	} {
 		fmt.Fprintf(&t, "%-42s %12s %14s\n", row.what, row.f(createPhase), row.f(promotePhase))
 	}
-	fmt.Println(t.String())
 	b.Logf("(a) create p50/p99/max %.0f/%.0f/%.0f ms; (b) promote p50/p99/max %.0f/%.0f/%.0f ms; "+
-		"(c) %.2f writes/step + %.2f events/step (full table on stdout)",
+		"(c) %.2f writes/step + %.2f events/step (full table at the end)",
 		ms(create.p50), ms(create.p99), ms(create.max), ms(promote.p50), ms(promote.p99), ms(promote.max),
 		float64(nonEvent)/float64(steps), float64(events)/float64(steps))
+	return t.String()
 }
 
 // phaseStats is what the manager did during one phase.
@@ -283,19 +288,22 @@ type phaseStats struct {
 	rtt        summary
 	reconciles histo // controller_runtime_reconcile_time_seconds{controller="rollout"}
 	queue      histo // workqueue_queue_duration_seconds{name="rollout"}
+	// repeated is how many Rollouts had their action annotation removed more than once: the
+	// sign of a reconcile that acted again on a stale copy of the Rollout.
+	repeated int
 }
 
 // phase runs fn, then waits for the manager to go quiet, so that the trailing writes of the
 // phase (late status updates, Events sent asynchronously) are counted in it.
 func (m *manager) phase(fn func()) phaseStats {
 	m.waitQuiet()
-	w0, n0 := m.writes.snapshot(), len(m.writes.roundTrips(0))
+	w0, n0, p0 := m.writes.snapshot(), len(m.writes.roundTrips(0)), m.writes.metaPatchSnapshot()
 	r0, q0 := readHisto("controller_runtime_reconcile_time_seconds", "controller"), readHisto("workqueue_queue_duration_seconds", "name")
 	start := time.Now()
 	fn()
 	took := time.Since(start)
 	m.waitQuiet()
-	st := phaseStats{took: took, writes: m.writes.snapshot().minus(w0)}
+	st := phaseStats{took: took, writes: m.writes.snapshot().minus(w0), repeated: m.writes.repeatedMetaPatches(p0)}
 	st.reconciles = readHisto("controller_runtime_reconcile_time_seconds", "controller").minus(r0)
 	st.queue = readHisto("workqueue_queue_duration_seconds", "name").minus(q0)
 	if rt := m.writes.roundTrips(n0); len(rt) > 0 {
@@ -355,7 +363,7 @@ type manager struct {
 // transport that counts its writes. It stops when ctx is cancelled.
 func startManager(ctx context.Context, b *testing.B, cfg *rest.Config, ns string, concurrency int) *manager {
 	b.Helper()
-	wc := &writeCounter{n: map[string]int{}}
+	wc := &writeCounter{n: map[string]int{}, metaPatches: map[string]int{}}
 	c := rest.CopyConfig(cfg)
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, writes: wc} })
 	mgr, err := ctrl.NewManager(c, ctrl.Options{
@@ -418,15 +426,92 @@ type writeCounter struct {
 	mu   sync.Mutex
 	n    map[string]int
 	durs []time.Duration
+	// metaPatches counts the PATCHes of each Rollout's main resource (not its status): Cutover
+	// patches a Rollout only to remove a one-shot action annotation it acted on.
+	metaPatches map[string]int
 }
 
 type counts map[string]int
 
-func (w *writeCounter) add(key string, took time.Duration) {
+func (w *writeCounter) add(key, path string, took time.Duration) {
 	w.mu.Lock()
 	w.n[key]++
 	w.durs = append(w.durs, took)
+	if key == "rollouts PATCH" {
+		w.metaPatches[path[strings.LastIndex(path, "/")+1:]]++
+	}
 	w.mu.Unlock()
+}
+
+// repeatedMetaPatches returns how many Rollouts were patched (outside status) more than once
+// since the snapshot before.
+func (w *writeCounter) repeatedMetaPatches(before map[string]int) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for name, c := range w.metaPatches {
+		if c-before[name] > 1 {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *writeCounter) metaPatchSnapshot() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range w.metaPatches {
+		out[k] = v
+	}
+	return out
+}
+
+// trace prints, when CUTOVER_BENCH_TRACE names Rollouts (comma-separated), every write about
+// them or their ReplicaSets, with its body: a tool to see what a step costs, off by default.
+func (w *writeCounter) trace(req *http.Request) {
+	names := os.Getenv("CUTOVER_BENCH_TRACE")
+	if names == "" || req.Body == nil || req.GetBody == nil {
+		return
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return
+	}
+	defer func() { _ = body.Close() }()
+	raw, _ := io.ReadAll(body)
+	p, res := req.URL.Path, resourceOf(req.URL.Path)
+	for name := range strings.SplitSeq(names, ",") {
+		switch {
+		// In protobuf, regarding.name is followed by regarding.uid: field 4 (0x22), 36 bytes (0x24).
+		case res == "events" && bytes.Contains(raw, []byte(name+"\x22\x24")),
+			res == "events" && bytes.Contains(raw, []byte(`"name":"`+name+`"`)):
+			// Events may be sent as protobuf: print the printable runs only.
+			fmt.Printf("TRACE %s %s %s %s %q\n", time.Now().Format("15:04:05.000"), name, req.Method, res, printable(raw))
+		case strings.HasSuffix(p, "/"+name) || strings.Contains(p, "/"+name+"/") || strings.Contains(p, "/"+name+"-"):
+			fmt.Printf("TRACE %s %s %s %s %s\n", time.Now().Format("15:04:05.000"), name, req.Method, res, raw)
+		}
+	}
+}
+
+// printable keeps the runs of at least 8 printable ASCII characters of raw.
+func printable(raw []byte) string {
+	var out, run []byte
+	flush := func() {
+		if len(run) >= 8 {
+			out = append(append(out, run...), ' ')
+		}
+		run = run[:0]
+	}
+	for _, c := range raw {
+		if c >= 0x20 && c < 0x7f {
+			run = append(run, c)
+		} else {
+			flush()
+		}
+	}
+	flush()
+	return string(out)
 }
 
 // roundTrips returns the round-trip times of the writes made since the first'th.
@@ -480,7 +565,7 @@ func (c counts) keys() []string {
 	for k := range c {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -495,9 +580,10 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if req.Method == http.MethodGet || req.Method == http.MethodHead {
 		return c.next.RoundTrip(req)
 	}
+	c.writes.trace(req)
 	start := time.Now()
 	resp, err := c.next.RoundTrip(req)
-	c.writes.add(resourceOf(req.URL.Path)+" "+req.Method, time.Since(start))
+	c.writes.add(resourceOf(req.URL.Path)+" "+req.Method, req.URL.Path, time.Since(start))
 	return resp, err
 }
 
