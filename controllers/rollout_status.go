@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -25,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -69,20 +71,23 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 	return res, retErr
 }
 
-// removeAnnotations removes the one-shot action annotations that were acted on.
+// removeAnnotations removes the one-shot action annotations that were acted on. The merge patch
+// names only those keys, so an annotation added meanwhile (another action) is kept.
 func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1alpha1.Rollout, keys []string) error {
-	orig := ro.DeepCopy()
-	changed := false
+	remove := map[string]any{}
 	for _, k := range keys {
 		if _, ok := ro.Annotations[k]; ok {
-			delete(ro.Annotations, k)
-			changed = true
+			remove[k] = nil
 		}
 	}
-	if !changed {
+	if len(remove) == 0 {
 		return nil
 	}
-	if err := r.Patch(ctx, ro, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
+	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": remove}})
+	if err != nil {
+		return err
+	}
+	if err := r.Patch(ctx, ro, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldOwner)); err != nil {
 		return fmt.Errorf("removing action annotations %v: %w", keys, err)
 	}
 	return nil
