@@ -28,7 +28,9 @@ import (
 	// to ensure that exec-entrypoint and run can make use of them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
@@ -42,6 +44,8 @@ import (
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/controllers"
 	"github.com/cutover-dev/cutover/internal/image/registry"
+	"github.com/cutover-dev/cutover/internal/traffic"
+	"github.com/cutover-dev/cutover/internal/traffic/istio"
 )
 
 var (
@@ -52,6 +56,18 @@ var (
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(cutoverv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(networkingv1.AddToScheme(scheme))
+}
+
+// istioRouter returns the Istio traffic router when the cluster serves networking.istio.io/v1,
+// and nil otherwise: Rollouts that ask for Istio then get an InvalidSpec condition.
+func istioRouter(mgr ctrl.Manager) traffic.Router {
+	gk := schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}
+	if _, err := mgr.GetRESTMapper().RESTMapping(gk, "v1"); err != nil {
+		setupLog.Info("Istio networking.istio.io/v1 is not installed: Istio traffic routing is off")
+		return nil
+	}
+	return &istio.Router{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner}
 }
 
 // options are the manager's command-line flags.
@@ -136,6 +152,7 @@ func main() {
 		Images:      registry.New(registry.Options{InsecureHosts: insecure, Timeout: o.registryTimeout}),
 		Clock:       clock.RealClock{},
 		Recorder:    mgr.GetEventRecorder("cutover"),
+		Router:      istioRouter(mgr),
 		Concurrency: o.concurrency,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Failed to create controller", "controller", "rollout")

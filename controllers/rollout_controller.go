@@ -21,6 +21,7 @@ package controllers
 import (
 	"context"
 
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -29,10 +30,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/image"
+	"github.com/cutover-dev/cutover/internal/traffic"
 )
 
 // FieldOwner is the field manager of every write Cutover makes.
@@ -49,12 +52,16 @@ type RolloutReconciler struct {
 	Clock clock.PassiveClock
 	// Recorder emits Events.
 	Recorder events.EventRecorder
+	// Router drives the Istio routing objects; nil when the Istio API is not installed.
+	Router traffic.Router
 	// Concurrency is how many Rollouts are reconciled at once (default 1).
 	Concurrency int
 }
 
 // +kubebuilder:rbac:groups=cutover.dev,resources=rollouts,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=cutover.dev,resources=rollouts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=cutover.dev,resources=rollouts/finalizers,verbs=update
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices;destinationrules,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
@@ -68,8 +75,9 @@ func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Rollout", klog.KObj(ro)))
 	if !ro.DeletionTimestamp.IsZero() {
-		// ReplicaSets are owned by the Rollout and go with it through garbage collection.
-		return ctrl.Result{}, nil
+		// ReplicaSets are owned by the Rollout and go with it through garbage collection; the
+		// routing goes back to the stable revision first.
+		return r.reconcileDelete(ctx, ro)
 	}
 	s := &rolloutScope{rollout: ro, base: ro.DeepCopy(), now: r.Clock.Now()}
 	defer func() { res, retErr = r.finalizeStatus(ctx, s, res, retErr) }()
@@ -77,17 +85,24 @@ func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		phase{"observe", r.observe},
 		phase{"plan", r.plan},
 		phase{"replicasets", r.reconcileReplicaSets},
+		phase{"traffic", r.reconcileTraffic},
 	)
 }
 
 // SetupWithManager registers the controller: Rollouts (on spec or annotation changes) and the
 // ReplicaSets they own.
 func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cutoverv1alpha1.Rollout{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&appsv1.ReplicaSet{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
-		Named("rollout").
-		Complete(r)
+		Named("rollout")
+	if r.Router != nil {
+		// The referenced routing objects: an out-of-band edit is put back, and an object created
+		// late lets a blocked rollout go on.
+		b = b.Watches(&networkingv1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencing("VirtualService"))).
+			Watches(&networkingv1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencing("DestinationRule")))
+	}
+	return b.Complete(r)
 }

@@ -45,6 +45,9 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 	if err := r.observeRevision(ctx, s, all); err != nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.observeTraffic(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
 	classifyReplicaSets(s, all)
 	return ctrl.Result{}, nil
 }

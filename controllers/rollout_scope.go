@@ -42,6 +42,7 @@ type rolloutScope struct {
 	drifted     []*appsv1.ReplicaSet          // managed ReplicaSets whose template was edited
 	desired     plan.Revision
 	pinned      *corev1.PodTemplateSpec // spec.template with images pinned and the revision label
+	traffic     *plan.Traffic           // what the traffic router found; nil without a router
 	blocked     *plan.Problem
 
 	// planned
@@ -108,6 +109,7 @@ func planInput(s *rolloutScope) plan.Input {
 		Spec:       ro.Spec,
 		Status:     ro.Status,
 		Desired:    s.desired,
+		Traffic:    s.traffic,
 		Blocked:    s.blocked,
 		Actions: plan.Actions{
 			Promote: ro.Annotations[cutoverv1alpha1.AnnotationPromote],

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -139,8 +140,15 @@ func setConditions(ro *cutoverv1alpha1.Rollout, out *plan.Output, retErr error) 
 	} else {
 		set(cutoverv1alpha1.ReplicaSetsAvailableCondition, metav1.ConditionFalse, cutoverv1alpha1.ReasonWaitingForAvailability, st.Message)
 	}
-	set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonRouted,
-		"traffic follows the replica ratio: no traffic router is configured")
+	switch {
+	case out.Traffic != nil:
+		set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonRouted, splitMessage(out.Traffic))
+	case strings.HasPrefix(st.Message, "spec.trafficRouting"):
+		set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionFalse, st.Reason, st.Message)
+	case apimeta.FindStatusCondition(ro.Status.Conditions, cutoverv1alpha1.TrafficRoutedCondition) == nil:
+		set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonRouted,
+			"traffic follows the replica ratio: no traffic router is configured")
+	}
 	set(cutoverv1alpha1.GatesPassedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonNoGates,
 		"no gate is running")
 	ro.Status.ObservedGeneration = gen

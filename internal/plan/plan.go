@@ -167,6 +167,8 @@ func (p *planner) steady(stable string) {
 	p.st.Gates = nil
 	p.startProgress(stable)
 	p.refuseActions("nothing is being rolled out")
+	p.routeStable(stable)
+	p.pointServices(stable, stable)
 	p.retireOthers(stable, p.n, stable)
 	r := p.rs[stable]
 	if p.available(stable, p.n) {
@@ -212,6 +214,10 @@ func (p *planner) progress(stable string) {
 		p.abortedState(stable)
 		return
 	}
+	if p.blueGreen() != nil {
+		p.runBlueGreen(stable, approved)
+		return
+	}
 	p.runCanary(stable, approved)
 }
 
@@ -233,6 +239,8 @@ func (p *planner) abortedState(stable string) {
 	d := p.in.Desired.Hash
 	p.ensure(stable, p.n)
 	p.st.CanaryWeight = 0
+	p.routeStable(stable)
+	p.pointServices(stable, stable)
 	p.retireOthers(stable, p.n, stable)
 	reason := p.st.Progress.AbortReason
 	if reason == "" {
@@ -251,7 +259,7 @@ func (p *planner) retireOthers(stable string, stableWant int32, keep ...string) 
 		if slices.Contains(keep, rev) {
 			continue
 		}
-		if p.available(stable, stableWant) {
+		if p.available(stable, stableWant) && p.free(rev) {
 			p.out.Delete = append(p.out.Delete, rev)
 			p.note("deleting ReplicaSet of revision %s", rev)
 		} else {

@@ -88,6 +88,41 @@ func atPause(t *testing.T) *cluster {
 	return c
 }
 
+// meshHealthy: a mesh Rollout whose revision A runs N/N and is stable, all traffic on the stable
+// subset.
+func meshHealthy(t *testing.T, spec cutoverv1alpha1.RolloutSpec) *cluster {
+	c := newMeshCluster(spec, revA)
+	c.settle(t, true)
+	if want := (Traffic{StableRevision: revA}); c.status.Phase != cutoverv1alpha1.PhaseHealthy || c.router.truth != want {
+		t.Fatalf("setup: phase %s, routing %s", c.status.Phase, describeTraffic(c.router.truth))
+	}
+	return c
+}
+
+// meshAtPause: N=4, steps [setWeight 50, pause{}]; revision B is at the pause with 2/2 pods and
+// the router carries 50% to it; stable A runs 4/4.
+func meshAtPause(t *testing.T) *cluster {
+	c := meshHealthy(t, canarySpec(4, setWeight(50), pause(0)))
+	c.desired = revision(revB)
+	c.settle(t, true)
+	want := Traffic{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 50}
+	if c.status.Phase != cutoverv1alpha1.PhasePaused || *c.status.CurrentStepIndex != 1 || c.router.truth != want {
+		t.Fatalf("setup: phase %s step %v, routing %s", c.status.Phase, c.status.CurrentStepIndex, describeTraffic(c.router.truth))
+	}
+	return c
+}
+
+// next runs one Compute, checks it and applies it.
+func next(t *testing.T, c *cluster, w expect) {
+	t.Helper()
+	in := c.input()
+	out := Compute(in)
+	checkOutput(t, in, out, w)
+	if bad := c.apply(out); len(bad) > 0 {
+		t.Errorf("Output breaks an invariant: %v", bad)
+	}
+}
+
 // step applies one Compute and makes every pod available.
 func step(t *testing.T, c *cluster) {
 	t.Helper()
@@ -119,7 +154,8 @@ type expect struct {
 	history        []string // "revision:Outcome", newest first
 	lastAction     string
 	requeue        time.Duration
-	noOp           bool // the Output must change nothing at all
+	noOp           bool   // the Output must change nothing at all
+	traffic        *Split // the split the router must carry (mesh)
 }
 
 func TestCompute(t *testing.T) {
@@ -173,7 +209,7 @@ func TestCompute(t *testing.T) {
 			},
 		},
 		{
-			name: "stable drops by one only when the canary pod is available",
+			name: "stable drops by one only when the canary pod is available, and the step is reached with it",
 			setup: func(t *testing.T) *cluster {
 				c := healthy(t)
 				c.desired = revision(revB)
@@ -181,8 +217,9 @@ func TestCompute(t *testing.T) {
 				return c
 			},
 			want: expect{
-				scale: map[string]int32{revA: 3, revB: 1}, phase: cutoverv1alpha1.PhaseProgressing,
-				stable: revA, current: revB, step: ptr(int32(0)),
+				scale: map[string]int32{revA: 3, revB: 1}, events: []string{EventPaused},
+				phase: cutoverv1alpha1.PhasePaused, reason: cutoverv1alpha1.ReasonPaused,
+				stable: revA, current: revB, step: ptr(int32(1)),
 			},
 		},
 		{
@@ -200,7 +237,7 @@ func TestCompute(t *testing.T) {
 			},
 		},
 		{
-			name: "setWeight is reached once stable is at N-want: the rollout enters pause{}",
+			name: "once the stable is at N-want the rollout stays at pause{}",
 			setup: func(t *testing.T) *cluster {
 				c := healthy(t)
 				c.desired = revision(revB)
@@ -209,7 +246,7 @@ func TestCompute(t *testing.T) {
 				return c
 			},
 			want: expect{
-				scale: map[string]int32{revA: 3, revB: 1}, events: []string{EventPaused},
+				scale: map[string]int32{revA: 3, revB: 1},
 				phase: cutoverv1alpha1.PhasePaused, reason: cutoverv1alpha1.ReasonPaused, step: ptr(int32(1)),
 			},
 		},
@@ -557,6 +594,172 @@ func TestCompute(t *testing.T) {
 				current: revA, history: []string{revB + ":Aborted", revA + ":Promoted"},
 			},
 		},
+
+		// ---- with a traffic router (spec.trafficRouting.istio) ----
+		{
+			name: "mesh: setWeight 10 with N=4 scales the canary to 1 and routes 0 until its pod is available, then 10",
+			setup: func(t *testing.T) *cluster {
+				c := meshHealthy(t, canarySpec(4, setWeight(10), pause(0)))
+				c.desired = revision(revB)
+				return c
+			},
+			want: expect{
+				create: revB, createReplicas: 1, scale: map[string]int32{revA: 4},
+				phase: cutoverv1alpha1.PhaseProgressing, stable: revA, current: revB, step: ptr(int32(0)), weight: ptr(int32(0)),
+				traffic: &Split{StableRevision: revA, CanaryWeight: 0},
+			},
+			after: func(t *testing.T, c *cluster) {
+				// The pod exists but is not available: still no weight, the stable stays whole.
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4, revB: 1}, phase: cutoverv1alpha1.PhaseProgressing, step: ptr(int32(0)),
+					weight: ptr(int32(0)), traffic: &Split{StableRevision: revA, CanaryWeight: 0},
+				})
+				c.rs[revB].available = 1
+				// Available: 10% to B; the step is reached only once the router carries it.
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4, revB: 1}, phase: cutoverv1alpha1.PhaseProgressing, step: ptr(int32(0)),
+					weight: ptr(int32(10)), traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 10},
+				})
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4, revB: 1}, events: []string{EventPaused},
+					phase: cutoverv1alpha1.PhasePaused, step: ptr(int32(1)), weight: ptr(int32(10)),
+					traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 10},
+				})
+			},
+		},
+		{
+			name: "mesh: the weight is held back to what the available pods serve, and restored when they are back",
+			setup: func(t *testing.T) *cluster {
+				c := meshAtPause(t)
+				c.rs[revB].available = 1 // 50% needs 2 of 4 pods
+				return c
+			},
+			want: expect{
+				scale: map[string]int32{revA: 4, revB: 2}, phase: cutoverv1alpha1.PhasePaused, step: ptr(int32(1)),
+				weight: ptr(int32(25)), traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 25},
+			},
+			after: func(t *testing.T, c *cluster) {
+				c.rs[revB].available = 0
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4, revB: 2}, phase: cutoverv1alpha1.PhasePaused, step: ptr(int32(1)),
+					weight: ptr(int32(0)), traffic: &Split{StableRevision: revA, CanaryWeight: 0},
+				})
+				c.rs[revB].available = 2
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4, revB: 2}, phase: cutoverv1alpha1.PhasePaused, step: ptr(int32(1)),
+					weight: ptr(int32(50)), traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 50},
+				})
+			},
+		},
+		{
+			name: "mesh: completion deletes the old ReplicaSet only once the router carries 100% to the new revision",
+			setup: func(t *testing.T) *cluster {
+				c := meshAtPause(t)
+				c.actions.Promote = cutoverv1alpha1.ValueTrue
+				step(t, c) // B scaled to 4, now all available; the router still carries 50%
+				return c
+			},
+			want: expect{
+				scale: map[string]int32{revA: 4, revB: 4}, phase: cutoverv1alpha1.PhaseProgressing,
+				stable: revA, step: ptr(int32(2)), weight: ptr(int32(100)),
+				traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 100},
+			},
+			after: func(t *testing.T, c *cluster) {
+				// The write did not land: the router still carries 50%, so A stays.
+				c.router.truth.CanaryWeight = 50
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4, revB: 4}, phase: cutoverv1alpha1.PhaseProgressing,
+					stable: revA, step: ptr(int32(2)), traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 100},
+				})
+				// 100% observed: B is stable, both subsets select it, A goes.
+				next(t, c, expect{
+					scale: map[string]int32{revB: 4}, delete: []string{revA}, events: []string{EventCompleted},
+					phase: cutoverv1alpha1.PhaseHealthy, stable: revB, current: revB, stepNil: true,
+					traffic: &Split{StableRevision: revB, CanaryRevision: revB, CanaryWeight: 0},
+				})
+				if err := fixpoint(c); err != nil {
+					t.Error(err)
+				}
+				if want := (Traffic{StableRevision: revB, CanaryRevision: revB}); c.router.truth != want || len(c.rs) != 1 {
+					t.Errorf("after settling: routing %s, ReplicaSets %s", describeTraffic(c.router.truth), describeRS(c))
+				}
+			},
+		},
+		{
+			name: "mesh: abort routes 0 and deletes the canary only once the router carries none to it",
+			setup: func(t *testing.T) *cluster {
+				c := meshAtPause(t)
+				c.actions.Abort = cutoverv1alpha1.ValueTrue
+				return c
+			},
+			want: expect{
+				scale: map[string]int32{revA: 4, revB: 2}, remove: []string{abort}, events: []string{EventAborted},
+				phase: cutoverv1alpha1.PhaseAborted, stable: revA, current: revB, weight: ptr(int32(0)),
+				traffic: &Split{StableRevision: revA, CanaryWeight: 0},
+			},
+			after: func(t *testing.T, c *cluster) {
+				// The router still reports 25% to B (the write did not land): B stays.
+				c.router.truth.CanaryWeight = 25
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4, revB: 2}, phase: cutoverv1alpha1.PhaseAborted,
+					traffic: &Split{StableRevision: revA, CanaryWeight: 0},
+				})
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4}, delete: []string{revB}, phase: cutoverv1alpha1.PhaseAborted,
+					traffic: &Split{StableRevision: revA, CanaryWeight: 0},
+				})
+			},
+		},
+		{
+			name: "mesh: a step to a lower weight moves the traffic before it scales the canary down",
+			setup: func(t *testing.T) *cluster {
+				c := meshHealthy(t, canarySpec(10, setWeight(60), setWeight(20), pause(0)))
+				c.desired = revision(revB)
+				step(t, c) // B created with 6 pods, all available
+				step(t, c) // 60% to B
+				if want := (Traffic{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 60}); c.router.truth != want {
+					t.Fatalf("setup: routing %s", describeTraffic(c.router.truth))
+				}
+				return c
+			},
+			want: expect{
+				// The ReplicaSets are scaled before the routing is written: B keeps the 6 pods
+				// that 60% needs until the router reports 20%.
+				scale: map[string]int32{revA: 10, revB: 6}, events: []string{EventWeightChanged},
+				phase: cutoverv1alpha1.PhaseProgressing, step: ptr(int32(1)), weight: ptr(int32(20)),
+				traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 20},
+			},
+			after: func(t *testing.T, c *cluster) {
+				next(t, c, expect{
+					scale: map[string]int32{revA: 10, revB: 2}, phase: cutoverv1alpha1.PhaseProgressing, step: ptr(int32(1)),
+					traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 20},
+				})
+				next(t, c, expect{
+					scale: map[string]int32{revA: 10, revB: 2}, events: []string{EventPaused},
+					phase: cutoverv1alpha1.PhasePaused, step: ptr(int32(2)),
+					traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 20},
+				})
+			},
+		},
+		{
+			name: "mesh: a cache that has not seen the last weight change does not let the canary go",
+			setup: func(t *testing.T) *cluster {
+				c := meshHealthy(t, canarySpec(4, setWeight(50), pause(0)))
+				c.desired = revision(revB)
+				step(t, c) // B created with 2 pods, all available
+				step(t, c) // 50% to B
+				// The informer cache still holds the routing from before that write.
+				c.router.prevEnd = Traffic{StableRevision: revA}
+				c.router.stale = true
+				c.actions.Abort = cutoverv1alpha1.ValueTrue
+				return c
+			},
+			want: expect{
+				scale: map[string]int32{revA: 4, revB: 2}, remove: []string{abort}, events: []string{EventAborted},
+				phase: cutoverv1alpha1.PhaseAborted, weight: ptr(int32(0)),
+				traffic: &Split{StableRevision: revA, CanaryWeight: 0},
+			},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -636,6 +839,13 @@ func checkOutput(t *testing.T, in Input, out Output, w expect) {
 	}
 	if w.requeue != 0 && out.RequeueAfter != w.requeue {
 		t.Errorf("RequeueAfter = %s, want %s", out.RequeueAfter, w.requeue)
+	}
+	if w.traffic != nil && (out.Traffic == nil || *out.Traffic != *w.traffic) {
+		got := "none"
+		if out.Traffic != nil {
+			got = describeSplit(*out.Traffic)
+		}
+		t.Errorf("Traffic = %s, want %s", got, describeSplit(*w.traffic))
 	}
 	if w.noOp {
 		if why := noOp(in, out); why != "" {

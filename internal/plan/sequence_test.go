@@ -38,6 +38,9 @@ type cluster struct {
 	actions Actions
 	status  cutoverv1alpha1.RolloutStatus
 	rs      map[string]*fakeRS
+	// router is the traffic router of a mesh Rollout; nil when the replica ratio carries the
+	// traffic.
+	router *fakeRouter
 }
 
 func newCluster(spec cutoverv1alpha1.RolloutSpec, desired string) *cluster {
@@ -54,6 +57,9 @@ func (c *cluster) input() Input {
 		Status:     *c.status.DeepCopy(),
 		Actions:    c.actions,
 		Desired:    c.desired,
+	}
+	if c.router != nil {
+		in.Traffic = c.router.observe()
 	}
 	for _, rev := range c.revisions() {
 		r := c.rs[rev]
@@ -121,6 +127,13 @@ func (c *cluster) apply(out Output) []string {
 		}
 		delete(c.rs, rev)
 	}
+	switch {
+	case out.Traffic == nil:
+	case c.router == nil:
+		bad = append(bad, fmt.Sprintf("Traffic %+v without a traffic router", *out.Traffic))
+	default:
+		bad = append(bad, c.router.write(*out.Traffic)...)
+	}
 	for _, key := range out.RemoveAnnotations {
 		switch key {
 		case cutoverv1alpha1.AnnotationPromote:
@@ -167,6 +180,11 @@ func (c *cluster) clone() *cluster {
 		r := *v
 		cp.rs[k] = &r
 	}
+	if c.router != nil {
+		rt := *c.router
+		rt.stale, rt.dropWrite = false, false
+		cp.router = &rt
+	}
 	return &cp
 }
 
@@ -191,6 +209,9 @@ func noOp(in Input, out Output) string {
 	}
 	if !reflect.DeepEqual(observed, out.Scale) {
 		why = append(why, fmt.Sprintf("Scale %v, observed %v", out.Scale, observed))
+	}
+	if out.Traffic != nil && (in.Traffic == nil || !splitHolds(*in.Traffic, *out.Traffic)) {
+		why = append(why, fmt.Sprintf("Traffic %+v, observed %+v", *out.Traffic, in.Traffic))
 	}
 	if !equality.Semantic.DeepEqual(in.Status, out.Status) {
 		why = append(why, "status changed:\n"+diff.Diff(in.Status, out.Status))
@@ -258,6 +279,7 @@ type sim struct {
 	lastKey   string
 	lastIdx   *int32
 	stallTill int
+	clean     *Traffic // mesh: the routing before this round's out-of-band edit, if any
 }
 
 func (s *sim) newHash() string {
@@ -336,6 +358,9 @@ func (s *sim) inject(i int) {
 		s.stallTill = i + 5 + r.IntN(35)
 		s.logf("  inject: pods of %s stall until iteration %d", c.desired.Hash, s.stallTill)
 	}
+	if c.router != nil {
+		s.injectMesh()
+	}
 }
 
 // drain stops the chaos and acts as a patient user: unpause, fix bad annotations, promote pauses.
@@ -366,6 +391,9 @@ func (s *sim) advance(i int) {
 			rs.available += 1 + r.Int32N(rs.replicas-rs.available)
 		}
 	}
+	if c.router != nil && i < seqInjectIter {
+		s.losePods()
+	}
 	c.now = c.now.Add(time.Duration(r.IntN(60_000)) * time.Millisecond)
 }
 
@@ -380,6 +408,11 @@ func (s *sim) check(in Input, out Output) []string {
 	}
 	// The stable revision keeps its share while a new revision is in flight.
 	st, d := c.status.StableRevision, c.desired.Hash
+	if c.spec.Paused {
+		// spec.paused holds everything as it runs: the revision in flight is the one whose
+		// available pods count, even when the template has moved on meanwhile.
+		d = c.status.CurrentRevision
+	}
 	if st != "" {
 		srs, ok := c.rs[st]
 		if !ok {
@@ -422,6 +455,10 @@ func (s *sim) converged() bool {
 	if len(c.rs) != 1 || c.rs[st] == nil || c.rs[st].replicas != c.n() || c.rs[st].available != c.n() {
 		return false
 	}
+	if rt := c.router; rt != nil && (rt.truth.StableRevision != st || rt.truth.CanaryWeight != 0) {
+		// With a router, all traffic is on the stable subset, which selects the stable revision.
+		return false
+	}
 	switch c.status.Phase {
 	case cutoverv1alpha1.PhaseHealthy:
 		return c.desired.Hash == st && c.status.CurrentRevision == st
@@ -442,6 +479,7 @@ func (s *sim) run() error {
 	for i := 0; i < seqMaxIter; i++ {
 		injecting := i < seqInjectIter
 		restart := false
+		s.clean = nil
 		if injecting {
 			s.inject(i)
 			restart = s.r.Float64() < 0.03
@@ -456,6 +494,13 @@ func (s *sim) run() error {
 		}
 		in := s.c.input()
 		out := Compute(in)
+		var pre Traffic // what the router carries while this round is planned
+		if rt := s.c.router; rt != nil {
+			pre = rt.truth
+			if err := s.checkDrift(i, in, out); err != nil {
+				return err
+			}
+		}
 		if restart {
 			// Pure: the same input gives the same output.
 			if again := Compute(s.c.input()); !reflect.DeepEqual(out, again) {
@@ -482,6 +527,10 @@ func (s *sim) run() error {
 		}
 		bad := s.c.apply(out)
 		bad = append(bad, s.check(in, out)...)
+		if s.c.router != nil {
+			bad = append(bad, s.checkMesh(in, out, pre)...)
+			s.c.router.endRound()
+		}
 		if len(bad) > 0 {
 			return fmt.Errorf("iteration %d: %s", i, strings.Join(bad, "; "))
 		}
@@ -803,6 +852,9 @@ func describe(i int, in Input, out Output) string {
 		rs = []string{"none"}
 	}
 	fmt.Fprintf(&b, "\n    observed: %s", strings.Join(rs, ", "))
+	if in.Traffic != nil {
+		fmt.Fprintf(&b, "; traffic %s", describeTraffic(*in.Traffic))
+	}
 	var plan []string
 	if out.Create != "" {
 		plan = append(plan, fmt.Sprintf("create %s=%d", out.Create, out.CreateReplicas))
@@ -824,6 +876,9 @@ func describe(i int, in Input, out Output) string {
 	}
 	if len(out.Delete) > 0 {
 		plan = append(plan, "delete "+strings.Join(out.Delete, ", "))
+	}
+	if out.Traffic != nil && (in.Traffic == nil || !splitHolds(*in.Traffic, *out.Traffic)) {
+		plan = append(plan, "route "+describeSplit(*out.Traffic))
 	}
 	if len(out.RemoveAnnotations) > 0 {
 		plan = append(plan, "remove "+strings.Join(out.RemoveAnnotations, ", "))

@@ -156,12 +156,25 @@ func (p *planner) runCanary(stable string, ap approval) {
 	w := weightAt(steps, idx)
 	want := canaryReplicas(p.n, w)
 	stableWant := p.n - min(p.rs[d].Available, want)
-	p.ensure(d, want)
+	scale := want
+	if p.mesh() {
+		// With a traffic router the stable revision serves at full size until the switch is
+		// complete; the canary gets traffic, not a share of the stable's pods.
+		stableWant = p.n
+		// A step to a lower weight moves the traffic first: the ReplicaSets are scaled before
+		// the routing is written, so the canary keeps the pods the observed weight needs until
+		// the router reports the lower one.
+		scale = max(want, min(p.serving(d), p.rs[d].Replicas))
+	}
+	p.ensure(d, scale)
 	p.ensure(stable, stableWant)
 	p.st.CanaryWeight = w
+	if p.mesh() {
+		p.route(stable, d, w, weightAt(steps, idx-1), want)
+	}
 	p.retireOthers(stable, stableWant, stable, d)
 
-	if idx >= len(steps) && p.available(d, p.n) {
+	if idx >= len(steps) && p.available(d, p.n) && p.routed(d, 100) {
 		p.complete(stable)
 		return
 	}
@@ -172,9 +185,10 @@ func (p *planner) runCanary(stable string, ap approval) {
 func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d, stable string, want int32, ap *approval) bool {
 	switch {
 	case s.SetWeight != nil:
-		// The step's pods must be available, and the stable revision scaled to its share.
-		r, ok := p.rs[stable]
-		return p.available(d, want) && ok && r.Replicas == p.n-want
+		// The step's pods must be available; with a router, the weight must be in place too.
+		// Without one, the stable revision's scale-down to its share is ordered in this same
+		// round, so the step is reached as soon as the new pods are available.
+		return p.available(d, want) && (!p.mesh() || p.routed(d, *s.SetWeight))
 	case s.Pause != nil:
 		if ap.declarative || p.useOnce(ap) {
 			return true
@@ -230,6 +244,11 @@ func (p *planner) complete(stable string) {
 	p.st.CanaryWeight = 100
 	delete(p.out.Scale, stable)
 	p.out.Delete = append(p.out.Delete, stable)
+	if p.mesh() {
+		// Both subsets select the new revision; the stable subset takes all traffic again.
+		p.out.Traffic = &Split{StableRevision: d, CanaryRevision: d, CanaryWeight: 0}
+	}
+	p.pointServices(d, d)
 	p.out.State.Available = true
 	p.state(cutoverv1alpha1.PhaseHealthy, cutoverv1alpha1.ReasonSucceeded,
 		fmt.Sprintf("revision %s is stable: %d/%d pods available", d, p.n, p.n))

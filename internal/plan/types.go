@@ -64,6 +64,8 @@ type Input struct {
 	Desired Revision
 	// ReplicaSets are the managed ReplicaSets, one per revision.
 	ReplicaSets []ReplicaSet
+	// Traffic is what the traffic router observed; nil when no router carries the traffic.
+	Traffic *Traffic
 	// Blocked, when set, is a terminal problem with the spec found while observing (an image
 	// policy violation, a missing reference). The planner then changes nothing that runs.
 	Blocked *Problem
@@ -98,6 +100,10 @@ type Output struct {
 	Scale map[string]int32
 	// Delete lists revisions whose ReplicaSets must be deleted.
 	Delete []string
+	// Traffic, when set, is the split the traffic router must carry.
+	Traffic *Split
+	// Services, when set, are the revisions the blue-green Services must select.
+	Services *Services
 	// Status is the status to write (the controller adds conditions from State).
 	Status cutoverv1alpha1.RolloutStatus
 	// State summarises the rollout for conditions and phase.

@@ -48,6 +48,7 @@ import (
 	"github.com/cutover-dev/cutover/controllers"
 	"github.com/cutover-dev/cutover/internal/image"
 	"github.com/cutover-dev/cutover/internal/image/registry"
+	"github.com/cutover-dev/cutover/internal/traffic/istio"
 )
 
 // Eventually defaults for the controller tests.
@@ -120,6 +121,7 @@ func startManager(t *testing.T, ns string, images image.Resolver) *runningManage
 		Images:    images,
 		Clock:     clock.RealClock{},
 		Recorder:  mgr.GetEventRecorder("cutover"),
+		Router:    &istio.Router{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
 	}).SetupWithManager(mgr)
 	if err != nil {
 		t.Fatalf("setting up the controller: %v", err)

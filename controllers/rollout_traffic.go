@@ -1,0 +1,194 @@
+/*
+Copyright 2026 The Cutover Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/plan"
+	"github.com/cutover-dev/cutover/internal/traffic"
+)
+
+// TrafficFinalizer holds a Rollout with a traffic router until its routing is back on the stable
+// revision, so deleting a Rollout never leaves weight on a revision that is going away.
+const TrafficFinalizer = "cutover.dev/traffic"
+
+// usesRouter reports whether a traffic router carries this Rollout's traffic.
+func (r *RolloutReconciler) usesRouter(ro *cutoverv1alpha1.Rollout) bool {
+	return ro.Spec.TrafficRouting != nil && ro.Spec.TrafficRouting.Istio != nil
+}
+
+// observeTraffic reads the routing objects. A missing object or one that cannot carry the
+// split blocks the rollout: nothing that runs is changed until it is fixed.
+func (r *RolloutReconciler) observeTraffic(ctx context.Context, s *rolloutScope) error {
+	ro := s.rollout
+	if !r.usesRouter(ro) || s.blocked != nil {
+		return nil
+	}
+	if r.Router == nil {
+		s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec,
+			Message: "spec.trafficRouting.istio is set, but the Istio networking.istio.io/v1 API is not installed in this cluster"}
+		return nil
+	}
+	obs, err := r.Router.Observe(ctx, ro)
+	switch {
+	case errors.Is(err, traffic.ErrReferenceNotFound):
+		s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
+			Message: "spec.trafficRouting.istio: " + err.Error()}
+		return nil
+	case errors.Is(err, traffic.ErrInvalidReference):
+		s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec, Message: "spec.trafficRouting.istio: " + err.Error()}
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading the routing objects: %w", err)
+	}
+	s.traffic = &plan.Traffic{StableRevision: obs.StableRevision, CanaryRevision: obs.CanaryRevision, CanaryWeight: obs.CanaryWeight}
+	return nil
+}
+
+// reconcileTraffic applies the planned split. A field the router had to put back while the plan
+// did not move is drift: someone changed a field Cutover owns.
+func (r *RolloutReconciler) reconcileTraffic(ctx context.Context, s *rolloutScope) (ctrl.Result, error) {
+	split := s.plan.Traffic
+	if split == nil || r.Router == nil {
+		return ctrl.Result{}, nil
+	}
+	if err := r.ensureFinalizer(ctx, s.rollout); err != nil {
+		return ctrl.Result{}, err
+	}
+	obs, err := r.Router.Reconcile(ctx, s.rollout, traffic.Split{
+		StableRevision: split.StableRevision, CanaryRevision: split.CanaryRevision, CanaryWeight: split.CanaryWeight,
+	})
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("routing traffic: %w", err)
+	}
+	if len(obs.Corrected) == 0 {
+		return ctrl.Result{}, nil
+	}
+	if sameSplit(s.base.Status, split) {
+		s.queue(plan.Event{Warning: true, Reason: plan.EventDriftReverted,
+			Message: "routing changed out of band, put back: " + strings.Join(obs.Corrected, ", ")})
+	}
+	// The routing objects' watch events usually bring the next round; they come through two
+	// informers (VirtualService and DestinationRule) that may lag each other, so look again
+	// shortly in any case.
+	return ctrl.Result{RequeueAfter: time.Second}, nil
+}
+
+// sameSplit reports whether the plan asks for the split the last status recorded (in the
+// TrafficRouted condition), so a correction is a revert of someone else's change rather than a
+// planned move.
+func sameSplit(last cutoverv1alpha1.RolloutStatus, split *plan.Split) bool {
+	c := apimeta.FindStatusCondition(last.Conditions, cutoverv1alpha1.TrafficRoutedCondition)
+	return c != nil && c.Message == splitMessage(split)
+}
+
+// splitMessage describes a split in words, for the TrafficRouted condition.
+func splitMessage(split *plan.Split) string {
+	if split.CanaryWeight == 0 {
+		return fmt.Sprintf("all traffic on the stable subset (revision %s)", split.StableRevision)
+	}
+	return fmt.Sprintf("%d%% on the canary subset (revision %s), %d%% on the stable subset (revision %s)",
+		split.CanaryWeight, split.CanaryRevision, 100-split.CanaryWeight, split.StableRevision)
+}
+
+// ensureFinalizer adds the traffic finalizer once.
+func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, ro *cutoverv1alpha1.Rollout) error {
+	if controllerutil.ContainsFinalizer(ro, TrafficFinalizer) {
+		return nil
+	}
+	orig := ro.DeepCopy()
+	controllerutil.AddFinalizer(ro, TrafficFinalizer)
+	if err := r.Patch(ctx, ro, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
+		return fmt.Errorf("adding finalizer %s: %w", TrafficFinalizer, err)
+	}
+	return nil
+}
+
+// reconcileDelete puts all traffic back on the stable revision, then lets the Rollout go.
+func (r *RolloutReconciler) reconcileDelete(ctx context.Context, ro *cutoverv1alpha1.Rollout) (ctrl.Result, error) {
+	if !controllerutil.ContainsFinalizer(ro, TrafficFinalizer) {
+		return ctrl.Result{}, nil
+	}
+	if r.Router != nil && r.usesRouter(ro) && ro.Status.StableRevision != "" {
+		_, err := r.Router.Reconcile(ctx, ro, traffic.Split{StableRevision: ro.Status.StableRevision, CanaryWeight: 0})
+		if err != nil && !errors.Is(err, traffic.ErrReferenceNotFound) && !errors.Is(err, traffic.ErrInvalidReference) {
+			return ctrl.Result{}, fmt.Errorf("routing all traffic to stable before deletion: %w", err)
+		}
+	}
+	orig := ro.DeepCopy()
+	controllerutil.RemoveFinalizer(ro, TrafficFinalizer)
+	if err := r.Patch(ctx, ro, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// rolloutsReferencing maps a VirtualService or DestinationRule to the Rollouts that reference
+// it, so an out-of-band edit is corrected and a late-created object lets a rollout go on.
+func (r *RolloutReconciler) rolloutsReferencing(kind string) func(context.Context, client.Object) []reconcile.Request {
+	return func(ctx context.Context, obj client.Object) []reconcile.Request {
+		list := &cutoverv1alpha1.RolloutList{}
+		if err := r.List(ctx, list); err != nil {
+			return nil
+		}
+		var out []reconcile.Request
+		for i := range list.Items {
+			ro := &list.Items[i]
+			if references(ro, kind, obj.GetNamespace(), obj.GetName()) {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(ro)})
+			}
+		}
+		return out
+	}
+}
+
+// references reports whether ro's traffic routing names the object.
+func references(ro *cutoverv1alpha1.Rollout, kind, ns, name string) bool {
+	if ro.Spec.TrafficRouting == nil || ro.Spec.TrafficRouting.Istio == nil {
+		return false
+	}
+	ist := ro.Spec.TrafficRouting.Istio
+	if kind == "DestinationRule" {
+		return ro.Namespace == ns && ist.DestinationRule.Name == name
+	}
+	refs := ist.VirtualServices
+	if ist.VirtualService != nil {
+		refs = append(refs, *ist.VirtualService)
+	}
+	for _, vs := range refs {
+		vns, vname := ro.Namespace, vs.Name
+		if i := strings.IndexByte(vs.Name, '/'); i >= 0 {
+			vns, vname = vs.Name[:i], vs.Name[i+1:]
+		}
+		if vns == ns && vname == name {
+			return true
+		}
+	}
+	return false
+}

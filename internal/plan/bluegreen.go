@@ -1,0 +1,118 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
+
+// Services are the revisions the blue-green Services must select; "" leaves a Service alone.
+type Services struct {
+	// Active is the revision the active Service selects.
+	Active string
+	// Preview is the revision the preview Service selects.
+	Preview string
+}
+
+// blueGreen reports whether the Rollout uses the blue-green strategy.
+func (p *planner) blueGreen() *cutoverv1alpha1.BlueGreenStrategy { return p.in.Spec.Strategy.BlueGreen }
+
+// pointServices asks for the active and preview Services of a blue-green Rollout.
+func (p *planner) pointServices(active, preview string) {
+	if p.blueGreen() == nil {
+		return
+	}
+	p.out.Services = &Services{Active: active, Preview: preview}
+}
+
+// runBlueGreen runs the new revision at full size beside the stable one, points the preview
+// Service at it, and switches all traffic at once: by the active Service's selector, and with a
+// router by moving the canary weight from 0 to 100 in one patch. The old revision keeps running
+// for scaleDownDelay after the switch, so an abort can switch straight back.
+func (p *planner) runBlueGreen(stable string, ap approval) {
+	bg, d, pr := p.blueGreen(), p.in.Desired.Hash, p.progressRecord()
+	p.st.CurrentStepIndex = nil
+	p.ensure(d, p.n)
+	p.ensure(stable, p.n)
+	if pr.SwitchedAt == nil {
+		p.st.CanaryWeight = 0
+		p.pointServices(stable, d)
+		if p.mesh() {
+			canary := ""
+			if p.available(d, p.n) {
+				canary = d
+			}
+			p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: canary, CanaryWeight: 0}
+		}
+		if !p.preSwitch(bg, d, ap) {
+			return
+		}
+		pr.SwitchedAt = &p.now
+		pr.PreviousStable = stable
+		pr.LastProgressAt = &p.now
+		p.event(false, EventWeightChanged, fmt.Sprintf("switched all traffic to revision %s; revision %s keeps running for %s",
+			d, stable, bg.GetScaleDownDelay()))
+	}
+	p.st.CanaryWeight = 100
+	p.pointServices(d, d)
+	if p.mesh() {
+		p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: d, CanaryWeight: 100}
+	}
+	p.retireOthers(stable, p.n, stable, d)
+	end := pr.SwitchedAt.Add(bg.GetScaleDownDelay())
+	if p.in.Now.Before(end) || !p.routed(d, 100) {
+		p.requeue(end.Sub(p.in.Now))
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
+			fmt.Sprintf("switched to %s; revision %s keeps running until %s (annotate %s=true to switch back)",
+				d, stable, end.UTC().Format(time.RFC3339), cutoverv1alpha1.AnnotationAbort))
+		return
+	}
+	p.complete(stable)
+}
+
+// preSwitch waits for the new revision to be available and for the promotion rule; it reports
+// whether to switch now.
+func (p *planner) preSwitch(bg *cutoverv1alpha1.BlueGreenStrategy, d string, ap approval) bool {
+	pr := p.progressRecord()
+	if !p.available(d, p.n) {
+		avail := p.rs[d].Available
+		p.trackProgress(avail)
+		if p.deadlineExceeded() {
+			stable := p.st.StableRevision
+			p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, fmt.Sprintf(
+				"revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, traffic stays on %s",
+				d, avail, p.n, stable), true)
+			p.abortedState(stable)
+			return false
+		}
+		p.requeueForDeadline()
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
+			fmt.Sprintf("preview of %s: %d/%d pods available", d, avail, p.n))
+		return false
+	}
+	if pr.AvailableAt == nil {
+		pr.AvailableAt = &p.now
+	}
+	if ap.once || ap.full || ap.declarative {
+		p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted: switching", d))
+		return true
+	}
+	if !bg.GetAutoPromote() || len(bg.PrePromotionGates) > 0 {
+		why := "autoPromote is false"
+		if len(bg.PrePromotionGates) > 0 {
+			why = "gate evaluation is not available yet"
+		}
+		p.state(cutoverv1alpha1.PhasePaused, cutoverv1alpha1.ReasonPaused,
+			fmt.Sprintf("preview of %s is ready; waiting for a promote (%s; annotate %s=true)", d, why, cutoverv1alpha1.AnnotationPromote))
+		return false
+	}
+	at := pr.AvailableAt.Add(bg.GetAutoPromoteAfter())
+	if p.in.Now.Before(at) {
+		p.requeue(at.Sub(p.in.Now))
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
+			fmt.Sprintf("preview of %s is ready; switching at %s", d, at.UTC().Format(time.RFC3339)))
+		return false
+	}
+	return true
+}

@@ -1,0 +1,477 @@
+package plan
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
+
+// ---------------------------------------------------------------------------------------------
+// A fake traffic router
+
+// fakeRouter is the routing of a mesh Rollout: the revision labels of the stable and canary
+// subsets and the canary's weight (the stable subset gets the rest, so the sum is 100 by
+// construction). The controller writes it synchronously after the ReplicaSets were scaled or
+// deleted; what it reads comes from an informer cache, which may be a round behind.
+type fakeRouter struct {
+	// truth is what the routing objects hold.
+	truth Traffic
+	// lastEnd and prevEnd are truth at the end of the last round and of the round before it.
+	lastEnd, prevEnd Traffic
+	// stale: the next observation misses the last round (the watch has not delivered it yet).
+	stale bool
+	// dropWrite: the next write fails (a conflict); the next reconcile plans again.
+	dropWrite bool
+	// wrote reports whether the last apply changed the routing objects to the planned split.
+	wrote bool
+	// drifted: an out-of-band edit is in truth and was not overwritten by a write yet.
+	drifted bool
+}
+
+func newRouter(t Traffic) *fakeRouter {
+	return &fakeRouter{truth: t, lastEnd: t, prevEnd: t}
+}
+
+func (r *fakeRouter) observe() *Traffic {
+	t := r.truth
+	if r.stale {
+		t = r.prevEnd
+	}
+	return &t
+}
+
+// write applies a planned split and reports what is wrong with it.
+func (r *fakeRouter) write(s Split) []string {
+	var bad []string
+	if s.CanaryWeight < 0 || s.CanaryWeight > 100 {
+		bad = append(bad, fmt.Sprintf("Traffic asks for canary weight %d", s.CanaryWeight))
+	}
+	if s.StableRevision == "" {
+		bad = append(bad, fmt.Sprintf("Traffic %s names no stable revision", describeSplit(s)))
+	}
+	if s.CanaryWeight > 0 && s.CanaryRevision == "" {
+		bad = append(bad, fmt.Sprintf("Traffic %s gives weight to the canary subset without naming its revision", describeSplit(s)))
+	}
+	r.wrote = false
+	if r.dropWrite {
+		return bad
+	}
+	r.truth.StableRevision = s.StableRevision
+	if s.CanaryRevision != "" {
+		r.truth.CanaryRevision = s.CanaryRevision
+	}
+	r.truth.CanaryWeight = s.CanaryWeight
+	r.wrote, r.drifted = true, false
+	return bad
+}
+
+func (r *fakeRouter) endRound() {
+	r.prevEnd, r.lastEnd = r.lastEnd, r.truth
+	r.stale, r.dropWrite, r.wrote = false, false, false
+}
+
+// splitHolds reports whether the routing t already carries the split s.
+func splitHolds(t Traffic, s Split) bool {
+	return t.StableRevision == s.StableRevision && t.CanaryWeight == s.CanaryWeight &&
+		(s.CanaryRevision == "" || t.CanaryRevision == s.CanaryRevision)
+}
+
+// carries reports whether routing t sends traffic to revision rev, and how many available pods
+// that share needs (0 when unknown: the routes disagree).
+func carries(t Traffic, rev string, n int32) (bool, int32) {
+	if rev == "" {
+		return false, 0
+	}
+	if t.CanaryWeight < 0 || t.CanaryWeight > 100 {
+		return t.CanaryRevision == rev || t.StableRevision == rev, 0
+	}
+	var ok bool
+	var need int32
+	if t.CanaryRevision == rev && t.CanaryWeight > 0 {
+		ok, need = true, need+canaryReplicas(n, t.CanaryWeight)
+	}
+	if t.StableRevision == rev && t.CanaryWeight < 100 {
+		ok, need = true, need+canaryReplicas(n, 100-t.CanaryWeight)
+	}
+	return ok, min(need, n)
+}
+
+func describeTraffic(t Traffic) string {
+	return fmt.Sprintf("{stable=%s canary=%s %d%%}", orDash(t.StableRevision), orDash(t.CanaryRevision), t.CanaryWeight)
+}
+
+func describeSplit(s Split) string {
+	canary := s.CanaryRevision
+	if canary == "" {
+		canary = "(as is)"
+	}
+	return fmt.Sprintf("{stable=%s canary=%s %d%%}", orDash(s.StableRevision), canary, s.CanaryWeight)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// meshSpec is spec with Istio traffic routing.
+func meshSpec(spec cutoverv1alpha1.RolloutSpec) cutoverv1alpha1.RolloutSpec {
+	spec.TrafficRouting = &cutoverv1alpha1.TrafficRouting{Istio: &cutoverv1alpha1.IstioTrafficRouting{
+		VirtualService:  &cutoverv1alpha1.IstioVirtualService{Name: "checkout", Routes: []string{"primary"}},
+		DestinationRule: cutoverv1alpha1.IstioDestinationRule{Name: "checkout", StableSubset: "stable", CanarySubset: "canary"},
+	}}
+	return spec
+}
+
+// newMeshCluster is a cluster whose traffic a router carries; the routing objects start with
+// unlabelled subsets and all traffic on the stable subset.
+func newMeshCluster(spec cutoverv1alpha1.RolloutSpec, desired string) *cluster {
+	c := newCluster(meshSpec(spec), desired)
+	c.router = newRouter(Traffic{})
+	return c
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mesh mode of the random sequences
+
+// injectMesh makes the router's chaos of one iteration: out-of-band edits of the routing
+// objects, a cache a round behind, a failed write.
+func (s *sim) injectMesh() {
+	c, r, rt := s.c, s.r, s.c.router
+	p := func(x float64) bool { return r.Float64() < x }
+	if p(0.05) {
+		clean := rt.truth
+		s.clean = &clean
+		revs := append(c.revisions(), "", "0123456789")
+		pick := func() string { return revs[r.IntN(len(revs))] }
+		switch r.IntN(5) {
+		case 0:
+			rt.truth.CanaryWeight = r.Int32N(101)
+		case 1:
+			rt.truth.CanaryWeight = -1 // the managed routes disagree
+		case 2:
+			rt.truth.CanaryRevision = pick()
+		case 3:
+			rt.truth.StableRevision = pick()
+		default:
+			rt.truth = Traffic{StableRevision: pick(), CanaryRevision: pick(), CanaryWeight: r.Int32N(101)}
+		}
+		rt.drifted = true
+		s.logf("  inject: drift: routing changed out of band from %s to %s", describeTraffic(clean), describeTraffic(rt.truth))
+		s.count("drift")
+	}
+	if p(0.15) && s.clean == nil && !rt.drifted {
+		// The cache misses the controller's own last write; an out-of-band edit it has not
+		// seen yet is beyond what any controller can defend against, so none is pending.
+		rt.stale = true
+		s.logf("  inject: the controller reads the routing one round late: %s", describeTraffic(rt.prevEnd))
+		s.count("stale read")
+	}
+	if p(0.05) {
+		rt.dropWrite = true
+		s.logf("  inject: the next write of the routing fails")
+		s.count("write dropped")
+	}
+}
+
+// losePods makes some pods of a ReplicaSet unavailable (a node goes, a probe fails).
+func (s *sim) losePods() {
+	c, r := s.c, s.r
+	if r.Float64() >= 0.06 {
+		return
+	}
+	revs := c.revisions()
+	if len(revs) == 0 {
+		return
+	}
+	rev := revs[r.IntN(len(revs))]
+	rs := c.rs[rev]
+	if rs.available == 0 {
+		return
+	}
+	lost := 1 + r.Int32N(rs.available)
+	rs.available -= lost
+	s.logf("  inject: %s loses %d available pods (%d/%d)", rev, lost, rs.available, rs.replicas)
+	s.count("pod loss")
+}
+
+func (s *sim) count(k string) {
+	if s.stats != nil {
+		s.stats[k]++
+	}
+}
+
+// checkDrift: after an out-of-band edit the plan puts back the split it wants. The observed
+// split legitimately moves decisions (a step is reached once its weight is observed, a ReplicaSet
+// goes once no traffic is observed on it), so the split is compared with the one planned from
+// the routing as it was before the edit whenever those decisions agree.
+func (s *sim) checkDrift(i int, in Input, out Output) error {
+	if s.clean == nil || s.c.router.stale {
+		return nil
+	}
+	drifted := *in.Traffic
+	if in.Spec.Paused {
+		// spec.paused holds everything, the routing included.
+		s.count("drift while held")
+		return nil
+	}
+	if out.Traffic == nil {
+		return fmt.Errorf("iteration %d: drift %s is not put back: no Traffic in the Output", i, describeTraffic(drifted))
+	}
+	cleanIn := in
+	cleanIn.Traffic = s.clean
+	want := Compute(cleanIn)
+	same := out.Status.Phase == want.Status.Phase && out.Status.StableRevision == want.Status.StableRevision &&
+		reflect.DeepEqual(out.Status.CurrentStepIndex, want.Status.CurrentStepIndex)
+	if !same {
+		s.count("drift moved a decision")
+		return nil
+	}
+	if !reflect.DeepEqual(out.Traffic, want.Traffic) {
+		return fmt.Errorf("iteration %d: after drift to %s the plan routes %s, but %s without the drift",
+			i, describeTraffic(drifted), describeSplit(*out.Traffic), describeSplit(*want.Traffic))
+	}
+	if !splitHolds(drifted, *out.Traffic) {
+		s.count("drift reverted")
+	}
+	return nil
+}
+
+// checkMesh asserts the routing invariants after the Output was applied. pre is what the router
+// carried while the round was planned: the controller scales and deletes ReplicaSets before it
+// writes the routing, so every ReplicaSet change must be safe under pre.
+func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
+	c, rt := s.c, s.c.router
+	n := c.n()
+	var bad []string
+	now := rt.truth
+	if out.Traffic == nil && !in.Spec.Paused {
+		bad = append(bad, "no Traffic in the Output of a mesh Rollout that is not held")
+	}
+	// 1. The routed weight is a share: 0..100 (what the plan asks is checked in write).
+	if rt.wrote && (now.CanaryWeight < 0 || now.CanaryWeight > 100) {
+		bad = append(bad, fmt.Sprintf("router holds canary weight %d", now.CanaryWeight))
+	}
+	// 2. A revision gets weight only while its ReplicaSet has the available pods it needs. With
+	// the routing written this round, any drop of available pods since the last round must have
+	// been answered by pulling the weight back.
+	if now.CanaryWeight > 0 {
+		need := canaryReplicas(n, now.CanaryWeight)
+		r := c.rs[now.CanaryRevision]
+		switch {
+		case r != nil && r.available >= need:
+		case rt.wrote:
+			have := "no ReplicaSet"
+			if r != nil {
+				have = fmt.Sprintf("%d/%d available", r.available, r.replicas)
+			}
+			bad = append(bad, fmt.Sprintf("router sends %d%% to %s, which needs %d available pods and has %s",
+				now.CanaryWeight, now.CanaryRevision, need, have))
+		case in.Spec.Paused:
+			s.count("held with weight its pods cannot serve")
+		}
+	}
+	// 2 and 4 under the routing the round was planned against: no ReplicaSet is scaled below
+	// what it serves, or deleted while it serves anything.
+	replicas := map[string]int32{}
+	for _, r := range in.ReplicaSets {
+		replicas[r.Revision] = r.Replicas
+	}
+	for _, rev := range slices.Sorted(mapKeys(out.Scale)) {
+		if ok, need := carries(pre, rev, n); ok && out.Scale[rev] < need && out.Scale[rev] < replicas[rev] {
+			bad = append(bad, fmt.Sprintf("%s scaled to %d while the router sends it traffic that needs %d pods (%s)",
+				rev, out.Scale[rev], need, describeTraffic(pre)))
+		}
+	}
+	for _, rev := range out.Delete {
+		if ok, _ := carries(pre, rev, n); ok {
+			bad = append(bad, fmt.Sprintf("%s deleted while the router sends it traffic (%s)", rev, describeTraffic(pre)))
+		}
+	}
+	if rt.wrote {
+		for _, rev := range []string{now.StableRevision, now.CanaryRevision} {
+			if ok, _ := carries(now, rev, n); ok && c.rs[rev] == nil && rev != "" {
+				bad = append(bad, fmt.Sprintf("router sends traffic to %s, which has no ReplicaSet (%s)", rev, describeTraffic(now)))
+			}
+		}
+	}
+	// The canary subset moves to a revision only when it gets weight or has the pods of its
+	// step available (the completed switch labels both subsets with the new stable revision).
+	if t := out.Traffic; t != nil && t.CanaryRevision != "" && t.CanaryWeight == 0 && t.CanaryRevision != pre.CanaryRevision {
+		want := n
+		if idx := out.Status.CurrentStepIndex; idx != nil {
+			want = canaryReplicas(n, weightAt(canarySteps(in.Spec), int(*idx)))
+		}
+		ok := false
+		for _, r := range in.ReplicaSets {
+			ok = ok || r.Revision == t.CanaryRevision && r.Replicas == want && r.Available >= want
+		}
+		if !ok {
+			bad = append(bad, fmt.Sprintf("canary subset moved to %s without weight and before its %d pods are available", t.CanaryRevision, want))
+		}
+	}
+	// A setWeight step is passed only once the router carries its weight on the new revision
+	// (promote=full skips steps without reaching them).
+	if from, to := in.Status.CurrentStepIndex, out.Status.CurrentStepIndex; from != nil && to != nil &&
+		in.Status.CurrentRevision == in.Desired.Hash && out.Status.CurrentRevision == in.Desired.Hash &&
+		(out.Status.LastAction == nil || out.Status.LastAction.Type != ActionPromoteFull || !out.Status.LastAction.At.Equal(&metav1.Time{Time: in.Now})) {
+		steps := canarySteps(in.Spec)
+		for j := int(*from); j < int(*to) && j < len(steps); j++ {
+			if w := steps[j].SetWeight; w != nil && *w > 0 && !(pre.CanaryWeight == *w && pre.CanaryRevision == in.Desired.Hash) {
+				bad = append(bad, fmt.Sprintf("step %d (setWeight %d) passed while the router carries %s", j, *w, describeTraffic(pre)))
+			}
+		}
+	}
+	// 3. The stable revision runs at full size until the switch is complete.
+	st := c.status.StableRevision
+	if !c.spec.Paused && st != "" && (c.desired.Hash != st || c.status.CurrentRevision != st) {
+		if r := c.rs[st]; r != nil && r.replicas != n {
+			bad = append(bad, fmt.Sprintf("stable %s scaled to %d while %s is in flight (N=%d)", st, r.replicas, c.status.CurrentRevision, n))
+		}
+	}
+	// 5. Once Healthy the stable subset selects the stable revision.
+	if rt.wrote && c.status.Phase == cutoverv1alpha1.PhaseHealthy && now.StableRevision != st {
+		bad = append(bad, fmt.Sprintf("Healthy with stable %s, but the stable subset selects %s", st, now.StableRevision))
+	}
+	s.meshStats(in, out)
+	return bad
+}
+
+// meshStats records the routing decisions a sequence went through.
+func (s *sim) meshStats(in Input, out Output) {
+	if s.stats == nil || out.Traffic == nil {
+		return
+	}
+	st, d := out.Status.StableRevision, in.Desired.Hash
+	steps := canarySteps(in.Spec)
+	if idx := out.Status.CurrentStepIndex; idx != nil && d != st && out.Status.Phase != cutoverv1alpha1.PhaseAborted {
+		if w := weightAt(steps, int(*idx)); out.Traffic.CanaryWeight < w {
+			s.stats["weight held back"]++
+		}
+		if int(*idx) >= len(steps) && out.Status.Phase != cutoverv1alpha1.PhaseHealthy && in.Traffic.CanaryWeight != 100 {
+			for _, r := range in.ReplicaSets {
+				if r.Revision == d && r.Replicas == replicasOf(in.Spec) && r.Available == r.Replicas {
+					s.stats["completion waits for weight 100"]++
+				}
+			}
+		}
+	}
+	for _, r := range in.ReplicaSets {
+		if r.Revision == st || r.Revision == d || slices.Contains(out.Delete, r.Revision) {
+			continue
+		}
+		if ok, _ := carries(*in.Traffic, r.Revision, replicasOf(in.Spec)); ok {
+			s.stats["deletion waits for traffic to leave"]++
+		}
+	}
+	if out.Traffic.CanaryWeight > 0 && !in.Spec.Paused {
+		s.stats["canary routed"]++
+	}
+}
+
+func newMeshSim(seed uint64) *sim {
+	r := rand.New(rand.NewPCG(seed, 0x3e54))
+	n := 1 + r.Int32N(10)
+	steps := stepSets[r.IntN(len(stepSets))]
+	spec := canarySpec(n, steps...)
+	spec.ProgressDeadlineSeconds = ptr(int32(120 + r.IntN(480)))
+	s := &sim{r: r}
+	s.c = newMeshCluster(spec, s.newHash())
+	if r.Float64() < 0.2 {
+		// The user's VirtualService starts with some weight on the (unlabelled) canary subset.
+		s.c.router = newRouter(Traffic{CanaryWeight: r.Int32N(101)})
+	}
+	s.c.now = t0.Add(time.Duration(r.IntN(1000)) * time.Millisecond)
+	return s
+}
+
+const meshSeeds = 250
+
+func TestRolloutSequencesMesh(t *testing.T) {
+	failed := 0
+	stats := map[string]int{}
+	for seed := uint64(1); seed <= meshSeeds && failed < 3; seed++ {
+		s := newMeshSim(seed)
+		s.stats = stats
+		if err := s.run(); err != nil {
+			failed++
+			var lines []string
+			replay := newMeshSim(seed)
+			replay.log = func(format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+			_ = replay.run()
+			if len(lines) > 40 {
+				lines = lines[len(lines)-40:]
+			}
+			t.Errorf("mesh seed %d (N=%d, steps %s): %v\nlast iterations:\n%s", seed, s.c.n(),
+				describeSteps(canarySteps(s.c.spec)), err, strings.Join(lines, "\n"))
+		}
+	}
+	if failed > 0 {
+		return
+	}
+	t.Logf("mesh sequences went through: %v", stats)
+	for _, k := range []string{
+		"event " + EventCompleted, "event " + EventPromoted, "event " + EventWeightChanged,
+		"event " + EventRetried, "event " + EventRolledBack,
+		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
+		"superseded", "restart", "converged Healthy", "converged Aborted",
+		"drift", "drift reverted", "stale read", "write dropped", "pod loss",
+		"canary routed", "weight held back", "completion waits for weight 100", "deletion waits for traffic to leave",
+	} {
+		if stats[k] == 0 {
+			t.Errorf("no mesh sequence went through %q", k)
+		}
+	}
+}
+
+// TestMeshFixpointAfterDrift: in a frozen world, a drifted routing is put back in one write and
+// then nothing more is written.
+func TestMeshFixpointAfterDrift(t *testing.T) {
+	c := newMeshCluster(canarySpec(4, setWeight(50), pause(0)), revA)
+	c.settle(t, true)
+	c.desired = revision(revB)
+	c.settle(t, true)
+	if c.status.Phase != cutoverv1alpha1.PhasePaused {
+		t.Fatalf("setup: phase %s", c.status.Phase)
+	}
+	want := Traffic{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 50}
+	if c.router.truth != want {
+		t.Fatalf("setup: routing %s, want %s", describeTraffic(c.router.truth), describeTraffic(want))
+	}
+	for _, drift := range []Traffic{
+		{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 90},
+		{StableRevision: revA, CanaryRevision: revB, CanaryWeight: -1},
+		{StableRevision: revB, CanaryRevision: revA, CanaryWeight: 50},
+		{StableRevision: revA, CanaryRevision: revC, CanaryWeight: 50},
+		{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 0},
+	} {
+		c.router.truth = drift
+		in := c.input()
+		out := Compute(in)
+		if out.Traffic == nil || *out.Traffic != (Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 50}) {
+			t.Errorf("drift %s: plan routes %v, want the split put back", describeTraffic(drift), out.Traffic)
+		}
+		if len(out.Delete) > 0 {
+			t.Errorf("drift %s: deletes %v", describeTraffic(drift), out.Delete)
+		}
+		c.apply(out)
+		if c.router.truth != want {
+			t.Errorf("drift %s: routing %s after one round", describeTraffic(drift), describeTraffic(c.router.truth))
+		}
+		if err := fixpoint(c); err != nil {
+			t.Errorf("drift %s: %v", describeTraffic(drift), err)
+		}
+		if c.status.Phase != cutoverv1alpha1.PhasePaused || *c.status.CurrentStepIndex != 1 {
+			t.Errorf("drift %s moved the rollout: %s step %v", describeTraffic(drift), c.status.Phase, c.status.CurrentStepIndex)
+		}
+	}
+}
