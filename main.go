@@ -46,6 +46,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/image/registry"
 	"github.com/cutover-dev/cutover/internal/traffic"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
+	"github.com/cutover-dev/cutover/internal/traffic/service"
 )
 
 var (
@@ -153,6 +154,7 @@ func main() {
 		Clock:       clock.RealClock{},
 		Recorder:    mgr.GetEventRecorder("cutover"),
 		Router:      istioRouter(mgr),
+		Services:    &service.Switcher{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
 		Concurrency: o.concurrency,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Failed to create controller", "controller", "rollout")

@@ -23,6 +23,7 @@ import (
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -36,6 +37,7 @@ import (
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/image"
 	"github.com/cutover-dev/cutover/internal/traffic"
+	"github.com/cutover-dev/cutover/internal/traffic/service"
 )
 
 // FieldOwner is the field manager of every write Cutover makes.
@@ -54,6 +56,8 @@ type RolloutReconciler struct {
 	Recorder events.EventRecorder
 	// Router drives the Istio routing objects; nil when the Istio API is not installed.
 	Router traffic.Router
+	// Services points the blue-green Services at revisions.
+	Services *service.Switcher
 	// Concurrency is how many Rollouts are reconciled at once (default 1).
 	Concurrency int
 }
@@ -64,6 +68,7 @@ type RolloutReconciler struct {
 // +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices;destinationrules,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile observes a Rollout and its ReplicaSets, plans the next step, applies it, and writes
@@ -86,6 +91,7 @@ func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 		phase{"plan", r.plan},
 		phase{"replicasets", r.reconcileReplicaSets},
 		phase{"traffic", r.reconcileTraffic},
+		phase{"services", r.reconcileServices},
 	)
 }
 
@@ -98,6 +104,9 @@ func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.ReplicaSet{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("rollout")
+	if r.Services != nil {
+		b = b.Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsPointing))
+	}
 	if r.Router != nil {
 		// The referenced routing objects: an out-of-band edit is put back, and an object created
 		// late lets a blocked rollout go on.

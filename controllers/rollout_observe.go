@@ -48,6 +48,9 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 	if err := r.observeTraffic(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
+	if err := r.observeServices(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
 	classifyReplicaSets(s, all)
 	return ctrl.Result{}, nil
 }

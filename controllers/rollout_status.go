@@ -141,8 +141,8 @@ func setConditions(ro *cutoverv1alpha1.Rollout, out *plan.Output, retErr error) 
 		set(cutoverv1alpha1.ReplicaSetsAvailableCondition, metav1.ConditionFalse, cutoverv1alpha1.ReasonWaitingForAvailability, st.Message)
 	}
 	switch {
-	case out.Traffic != nil:
-		set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonRouted, splitMessage(out.Traffic))
+	case out.Traffic != nil || out.Services != nil:
+		set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonRouted, routingMessage(out))
 	case strings.HasPrefix(st.Message, "spec.trafficRouting"):
 		set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionFalse, st.Reason, st.Message)
 	case apimeta.FindStatusCondition(ro.Status.Conditions, cutoverv1alpha1.TrafficRoutedCondition) == nil:

@@ -90,7 +90,7 @@ func (r *RolloutReconciler) reconcileTraffic(ctx context.Context, s *rolloutScop
 	if len(obs.Corrected) == 0 {
 		return ctrl.Result{}, nil
 	}
-	if sameSplit(s.base.Status, split) {
+	if sameRouting(s.base.Status, s.plan) {
 		s.queue(plan.Event{Warning: true, Reason: plan.EventDriftReverted,
 			Message: "routing changed out of band, put back: " + strings.Join(obs.Corrected, ", ")})
 	}
@@ -100,21 +100,29 @@ func (r *RolloutReconciler) reconcileTraffic(ctx context.Context, s *rolloutScop
 	return ctrl.Result{RequeueAfter: time.Second}, nil
 }
 
-// sameSplit reports whether the plan asks for the split the last status recorded (in the
+// sameRouting reports whether the plan asks for the routing the last status recorded (in the
 // TrafficRouted condition), so a correction is a revert of someone else's change rather than a
 // planned move.
-func sameSplit(last cutoverv1alpha1.RolloutStatus, split *plan.Split) bool {
+func sameRouting(last cutoverv1alpha1.RolloutStatus, out *plan.Output) bool {
 	c := apimeta.FindStatusCondition(last.Conditions, cutoverv1alpha1.TrafficRoutedCondition)
-	return c != nil && c.Message == splitMessage(split)
+	return c != nil && c.Message == routingMessage(out)
 }
 
-// splitMessage describes a split in words, for the TrafficRouted condition.
-func splitMessage(split *plan.Split) string {
-	if split.CanaryWeight == 0 {
-		return fmt.Sprintf("all traffic on the stable subset (revision %s)", split.StableRevision)
+// routingMessage describes the planned routing in words, for the TrafficRouted condition.
+func routingMessage(out *plan.Output) string {
+	var parts []string
+	if split := out.Traffic; split != nil {
+		if split.CanaryWeight == 0 {
+			parts = append(parts, fmt.Sprintf("all traffic on the stable subset (revision %s)", split.StableRevision))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d%% on the canary subset (revision %s), %d%% on the stable subset (revision %s)",
+				split.CanaryWeight, split.CanaryRevision, 100-split.CanaryWeight, split.StableRevision))
+		}
 	}
-	return fmt.Sprintf("%d%% on the canary subset (revision %s), %d%% on the stable subset (revision %s)",
-		split.CanaryWeight, split.CanaryRevision, 100-split.CanaryWeight, split.StableRevision)
+	if sv := out.Services; sv != nil {
+		parts = append(parts, fmt.Sprintf("active Service on revision %s, preview Service on revision %s", sv.Active, sv.Preview))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // ensureFinalizer adds the traffic finalizer once.

@@ -49,6 +49,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/image"
 	"github.com/cutover-dev/cutover/internal/image/registry"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
+	"github.com/cutover-dev/cutover/internal/traffic/service"
 )
 
 // Eventually defaults for the controller tests.
@@ -122,6 +123,7 @@ func startManager(t *testing.T, ns string, images image.Resolver) *runningManage
 		Clock:     clock.RealClock{},
 		Recorder:  mgr.GetEventRecorder("cutover"),
 		Router:    &istio.Router{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
+		Services:  &service.Switcher{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
 	}).SetupWithManager(mgr)
 	if err != nil {
 		t.Fatalf("setting up the controller: %v", err)
