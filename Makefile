@@ -62,7 +62,7 @@ test-unit: ## Unit tests: pure packages and controllers with fakes; no API serve
 
 .PHONY: test-integration
 test-integration: control-plane ## Integration tests on a real kube-apiserver and etcd (envtest).
-	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/integration/... -timeout 20m
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/integration/... ./internal/traffic/... -timeout 20m
 
 .PHONY: test-e2e
 test-e2e: control-plane build ## End-to-end tests on the local control plane (started and stopped here).
