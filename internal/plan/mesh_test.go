@@ -326,7 +326,7 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 		(out.Status.LastAction == nil || out.Status.LastAction.Type != ActionPromoteFull || !out.Status.LastAction.At.Equal(&metav1.Time{Time: in.Now})) {
 		steps := canarySteps(in.Spec)
 		for j := int(*from); j < int(*to) && j < len(steps); j++ {
-			if w := steps[j].SetWeight; w != nil && *w > 0 && !(pre.CanaryWeight == *w && pre.CanaryRevision == in.Desired.Hash) {
+			if w := steps[j].SetWeight; w != nil && *w > 0 && (pre.CanaryWeight != *w || pre.CanaryRevision != in.Desired.Hash) {
 				bad = append(bad, fmt.Sprintf("step %d (setWeight %d) passed while the router carries %s", j, *w, describeTraffic(pre)))
 			}
 		}

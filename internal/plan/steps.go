@@ -147,7 +147,7 @@ func (p *planner) runCanary(stable string, ap approval) {
 	}
 	for idx < len(steps) {
 		want := canaryReplicas(p.n, weightAt(steps, idx))
-		if !p.stepDone(steps[idx], d, stable, want, &ap) {
+		if !p.stepDone(steps[idx], d, want, &ap) {
 			break
 		}
 		idx++
@@ -182,7 +182,7 @@ func (p *planner) runCanary(stable string, ap approval) {
 }
 
 // stepDone reports whether the step at the current index is finished.
-func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d, stable string, want int32, ap *approval) bool {
+func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d string, want int32, ap *approval) bool {
 	switch {
 	case s.SetWeight != nil:
 		// The step's pods must be available; with a router, the weight must be in place too.

@@ -23,7 +23,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -51,16 +50,6 @@ func healthyIstio(t *testing.T, g *WithT, ns string, mutate func(*cutoverv1alpha
 		g.Expect(readRouting(g, ns).StableLabel).To(Equal(stable))
 	}).Should(Succeed())
 	return stable
-}
-
-// markStableOnly plays the ReplicaSet controller for the stable revision only: the new
-// revision's pods never become available.
-func markStableOnly(g Gomega, ns, name, stable string) {
-	rs := &appsv1.ReplicaSet{}
-	g.Expect(k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name + "-" + stable}, rs)).To(Succeed())
-	want := ptr.Deref(rs.Spec.Replicas, 1)
-	rs.Status = appsv1.ReplicaSetStatus{Replicas: want, ReadyReplicas: want, AvailableReplicas: want, ObservedGeneration: rs.Generation}
-	g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(context.Background(), rs))).To(Succeed())
 }
 
 // TestIstioCanaryNeverReady: the new revision's pods never become ready. Its weight never leaves
