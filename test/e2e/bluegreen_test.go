@@ -141,4 +141,23 @@ func TestBlueGreenIstioEndToEnd(t *testing.T) {
 	for weight := range seen {
 		g.Expect([]int32{0, 100}).To(ContainElement(weight))
 	}
+
+	// Abort after the switch, within scaleDownDelay: the weight goes back to the old revision.
+	green := w.rollout("shop").Status.StableRevision
+	w.patchRollout("shop", func(ro *cutoverv1alpha1.Rollout) {
+		ro.Spec.Strategy.BlueGreen.ScaleDownDelay = &metav1.Duration{Duration: time.Minute}
+		ro.Spec.Template.Spec.Containers[0].Image = image("e5")
+	})
+	g.Eventually(func(g Gomega) int32 {
+		_, c, _, _, _ := world{g, ns}.weights()
+		return c
+	}).Should(Equal(int32(100)))
+	w.annotate("shop", cutoverv1alpha1.AnnotationAbort, "true")
+	g.Eventually(func(g Gomega) {
+		w := world{g, ns}
+		s, c, sr, _, _ := w.weights()
+		g.Expect([]any{s, c, sr}).To(Equal([]any{int32(100), int32(0), green}))
+		g.Expect(w.rollout("shop").Status.Phase).To(Equal(cutoverv1alpha1.PhaseAborted))
+		g.Expect(w.sizes("shop")).To(Equal(map[string]int32{green: 4}))
+	}).Should(Succeed())
 }
