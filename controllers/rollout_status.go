@@ -22,9 +22,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -45,7 +47,15 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 	}
 	setConditions(ro, s.plan, retErr)
 	if !equality.Semantic.DeepEqual(s.base.Status, ro.Status) {
-		if err := r.Status().Patch(ctx, ro, client.MergeFrom(s.base), client.FieldOwner(FieldOwner)); err != nil {
+		// The patch carries the resourceVersion that was read: a reconcile that started from a
+		// cached copy older than the last status write fails here, before it emits Events or
+		// acts on annotations a second time, and runs again on fresh data.
+		patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
+		if err := r.Status().Patch(ctx, ro, patch, client.FieldOwner(FieldOwner)); err != nil {
+			if apierrors.IsConflict(err) && retErr == nil {
+				ctrl.LoggerFrom(ctx).V(1).Info("Reconciled a stale copy; trying again")
+				return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+			}
 			return res, errors.Join(retErr, fmt.Errorf("writing status: %w", err))
 		}
 	}

@@ -92,7 +92,7 @@ func TestRestartWhilePaused(t *testing.T) {
 	g := newWalkG(t)
 	ns := newNamespace(t)
 	m1 := startManager(t, ns, nil)
-	stable := createStable(g, canaryRollout(ns, "web", digestImage(1), time.Second))
+	stable := createStable(g, canaryRollout(ns, "web", digestImage(1), 3*time.Second))
 	canary := walkToFirstPause(g, ns, "web", stable, digestImage(2))
 	g.Eventually(func(g Gomega) {
 		markAvailable(g, ns, "web")
