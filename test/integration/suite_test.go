@@ -24,14 +24,12 @@ limitations under the License.
 package integration
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/cutover-dev/cutover/test/utils"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -82,7 +80,7 @@ func runSuite(m *testing.M) int {
 		return 1
 	}
 
-	istioCRDs, err := istioCRDFile()
+	istioCRDs, err := utils.IstioCRDFile(repoRoot)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "test/integration: locating the Istio CRDs: %v\n", err)
 		return 1
@@ -127,37 +125,6 @@ func runSuite(m *testing.M) int {
 	kubectlBin = filepath.Join(assets, "kubectl")
 
 	return m.Run()
-}
-
-// istioCRDFile returns the path of kubernetes/customresourcedefinitions.gen.yaml in the
-// istio.io/api module required by go.mod, downloading the module if it is not in the cache yet.
-// The file is read in place; it is not copied into the repository.
-func istioCRDFile() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", "istio.io/api")
-	cmd.Dir = repoRoot
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go mod download -json istio.io/api: %w (output: %s)", err, out)
-	}
-	var mod struct {
-		Version string
-		Dir     string
-		Error   string
-	}
-	if err := json.Unmarshal(out, &mod); err != nil {
-		return "", fmt.Errorf("go mod download -json istio.io/api: %w", err)
-	}
-	if mod.Error != "" || mod.Dir == "" {
-		return "", fmt.Errorf("go mod download -json istio.io/api: no module directory (error %q)", mod.Error)
-	}
-	path := filepath.Join(mod.Dir, "kubernetes", "customresourcedefinitions.gen.yaml")
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("istio.io/api %s: %w", mod.Version, err)
-	}
-	return path, nil
 }
 
 // writeAdminKubeconfig writes a kubeconfig for a system:masters user of the test API server

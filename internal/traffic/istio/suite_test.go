@@ -17,14 +17,11 @@ limitations under the License.
 package istio_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
-	"time"
+
+	"github.com/cutover-dev/cutover/test/utils"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -64,7 +61,7 @@ func runSuite(m *testing.M) int {
 	if assets == "" {
 		return m.Run()
 	}
-	crds, err := istioCRDFile()
+	crds, err := utils.IstioCRDFile(".")
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "internal/traffic/istio: locating the Istio CRDs: %v\n", err)
 		return 1
@@ -102,33 +99,4 @@ func envClient(t *testing.T) client.Client {
 		t.Skip(skipReason)
 	}
 	return k8sClient
-}
-
-// istioCRDFile returns the path of kubernetes/customresourcedefinitions.gen.yaml in the
-// istio.io/api module required by go.mod (read in place in the module cache).
-func istioCRDFile() (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", "istio.io/api")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go mod download -json istio.io/api: %w (output: %s)", err, out)
-	}
-	var mod struct {
-		Version string
-		Dir     string
-		Error   string
-	}
-	if err := json.Unmarshal(out, &mod); err != nil {
-		return "", fmt.Errorf("go mod download -json istio.io/api: %w", err)
-	}
-	if mod.Error != "" || mod.Dir == "" {
-		return "", fmt.Errorf("go mod download -json istio.io/api: no module directory (error %q)", mod.Error)
-	}
-	path := filepath.Join(mod.Dir, "kubernetes", "customresourcedefinitions.gen.yaml")
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("istio.io/api %s: %w", mod.Version, err)
-	}
-	return path, nil
 }
