@@ -137,6 +137,7 @@ func replicaSetInfo(rev string, rs *appsv1.ReplicaSet) plan.ReplicaSet {
 	}
 	if rs.Status.ObservedGeneration < rs.Generation {
 		info.Available = min(info.Available, info.Replicas)
+		info.Stale = true
 	}
 	return info
 }

@@ -289,7 +289,7 @@ func (p *planner) available(rev string, want int32) bool {
 	if !ok {
 		return false
 	}
-	return r.Replicas == want && r.Available >= want
+	return !r.Stale && r.Replicas == want && r.Available >= want
 }
 
 func (p *planner) isLive(rev string) bool { _, ok := p.rs[rev]; return ok }

@@ -25,6 +25,9 @@ type ReplicaSet struct {
 	CreatedAt time.Time
 	// Deleting is true once it has a deletion timestamp.
 	Deleting bool
+	// Stale is true while its status describes an older spec (status.observedGeneration behind
+	// metadata.generation): its counts may predate a scale, so it is not yet "available".
+	Stale bool
 }
 
 // Actions are the values of the action annotations on the Rollout, "" when absent.
