@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -93,14 +92,7 @@ func (r *RolloutReconciler) reconcileServices(ctx context.Context, s *rolloutSco
 			changed = append(changed, fmt.Sprintf("Service %s/%s selector", s.rollout.Namespace, ref.name))
 		}
 	}
-	if len(changed) == 0 {
-		return ctrl.Result{}, nil
-	}
-	if sameRouting(s.base.Status, s.plan) {
-		s.queue(plan.Event{Warning: true, Reason: plan.EventDriftReverted,
-			Message: fmt.Sprintf("routing changed out of band, put back: %v", changed)})
-	}
-	return ctrl.Result{RequeueAfter: time.Second}, nil
+	return routingWritten(s, changed), nil
 }
 
 // rolloutsPointing maps a Service to the blue-green Rollouts that point it.

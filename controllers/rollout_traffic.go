@@ -87,17 +87,22 @@ func (r *RolloutReconciler) reconcileTraffic(ctx context.Context, s *rolloutScop
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("routing traffic: %w", err)
 	}
-	if len(obs.Corrected) == 0 {
-		return ctrl.Result{}, nil
+	return routingWritten(s, obs.Corrected), nil
+}
+
+// routingWritten handles the fields a router or the Service switcher had to write. When the
+// plan did not move, the write put back someone else's change: drift, with an Event. Either
+// way the routing objects' watch events usually bring the next round; they come through
+// informers that may lag each other, so look again shortly in any case.
+func routingWritten(s *rolloutScope, written []string) ctrl.Result {
+	if len(written) == 0 {
+		return ctrl.Result{}
 	}
 	if sameRouting(s.base.Status, s.plan) {
 		s.queue(plan.Event{Warning: true, Reason: plan.EventDriftReverted,
-			Message: "routing changed out of band, put back: " + strings.Join(obs.Corrected, ", ")})
+			Message: "routing changed out of band, put back: " + strings.Join(written, ", ")})
 	}
-	// The routing objects' watch events usually bring the next round; they come through two
-	// informers (VirtualService and DestinationRule) that may lag each other, so look again
-	// shortly in any case.
-	return ctrl.Result{RequeueAfter: time.Second}, nil
+	return ctrl.Result{RequeueAfter: time.Second}
 }
 
 // sameRouting reports whether the plan asks for the routing the last status recorded (in the
