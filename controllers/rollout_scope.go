@@ -104,13 +104,12 @@ func (r *RolloutReconciler) plan(_ context.Context, s *rolloutScope) (ctrl.Resul
 func planInput(s *rolloutScope) plan.Input {
 	ro := s.rollout
 	in := plan.Input{
-		Now:        s.now,
-		Generation: ro.Generation,
-		Spec:       ro.Spec,
-		Status:     ro.Status,
-		Desired:    s.desired,
-		Traffic:    s.traffic,
-		Blocked:    s.blocked,
+		Now:     s.now,
+		Spec:    ro.Spec,
+		Status:  ro.Status,
+		Desired: s.desired,
+		Traffic: s.traffic,
+		Blocked: s.blocked,
 		Actions: plan.Actions{
 			Promote: ro.Annotations[cutoverv1alpha1.AnnotationPromote],
 			Abort:   ro.Annotations[cutoverv1alpha1.AnnotationAbort],

@@ -51,12 +51,11 @@ func (c *cluster) n() int32 { return replicasOf(c.spec) }
 
 func (c *cluster) input() Input {
 	in := Input{
-		Now:        c.now,
-		Generation: 1,
-		Spec:       c.spec, // Compute does not modify its input (TestComputeIsPure)
-		Status:     *c.status.DeepCopy(),
-		Actions:    c.actions,
-		Desired:    c.desired,
+		Now:     c.now,
+		Spec:    c.spec, // Compute does not modify its input (TestComputeIsPure)
+		Status:  *c.status.DeepCopy(),
+		Actions: c.actions,
+		Desired: c.desired,
 	}
 	if c.router != nil {
 		in.Traffic = c.router.observe()

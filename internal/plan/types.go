@@ -54,8 +54,6 @@ func (a *Actions) get(key string) *string {
 type Input struct {
 	// Now is the current time; the planner never reads a clock.
 	Now time.Time
-	// Generation is the Rollout's metadata.generation.
-	Generation int64
 	// Spec is the Rollout's spec, with defaults applied by the API server.
 	Spec cutoverv1alpha1.RolloutSpec
 	// Status is the Rollout's status as last written.
