@@ -39,7 +39,7 @@ import (
 
 // finalizeStatus is the one status write of a reconcile. It sets the conditions from the plan
 // (or the error), patches the status only when it changed, then removes the action annotations
-// the status now records, and finally emits the queued Events.
+// the status now records as pending removal, and finally emits the queued Events.
 func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope, res ctrl.Result, retErr error) (ctrl.Result, error) {
 	ro := s.rollout
 	if s.plan != nil {
@@ -59,17 +59,12 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 			return res, errors.Join(retErr, fmt.Errorf("writing status: %w", err))
 		}
 	}
-	if s.plan != nil && len(ro.Status.PendingRemoval) > 0 {
+	if s.plan != nil && len(s.plan.RemoveAnnotations) > 0 {
+		// status.pendingRemoval now records them, so a restart before this removal does not act
+		// on them twice. The planner clears the record in a later status write, once it sees
+		// them gone.
 		if err := r.removeAnnotations(ctx, ro, s.plan.RemoveAnnotations); err != nil {
 			return res, errors.Join(retErr, err)
-		}
-		// The annotations are gone: clear the record at once, so that the same annotation set
-		// again later is a new action, not the old one. This is the one case with a second
-		// status write in a reconcile; only a crash between the two writes leaves the record.
-		done := ro.DeepCopy()
-		ro.Status.PendingRemoval = nil
-		if err := r.Status().Patch(ctx, ro, client.MergeFrom(done), client.FieldOwner(FieldOwner)); err != nil {
-			return res, errors.Join(retErr, fmt.Errorf("clearing status.pendingRemoval: %w", err))
 		}
 	}
 	for _, ev := range s.events {

@@ -424,15 +424,16 @@ type RolloutStatus struct {
 	// +optional
 	CanaryWeight int32 `json:"canaryWeight,omitempty"`
 
-	// replicas is the number of pods of all revisions.
+	// replicas is the number of pods of all revisions, each ReplicaSet counted up to the size
+	// Cutover asks of it: pods leaving in a scale-down are not counted.
 	// +optional
 	Replicas int32 `json:"replicas,omitempty"`
 
-	// readyReplicas is the number of ready pods of all revisions.
+	// readyReplicas is the number of ready pods of all revisions, counted like replicas.
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
 
-	// availableReplicas is the number of available pods of all revisions.
+	// availableReplicas is the number of available pods of all revisions, counted like replicas.
 	// +optional
 	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
 
@@ -467,7 +468,8 @@ type RolloutStatus struct {
 
 	// pendingRemoval lists one-shot action annotations that were acted on and are being removed.
 	// The status records the action before the annotation is removed, so a restart in between
-	// neither loses the action nor takes it twice.
+	// neither loses the action nor takes it twice. It is cleared by a later status write once
+	// the annotations are seen gone.
 	// +optional
 	// +listType=set
 	PendingRemoval []string `json:"pendingRemoval,omitempty"`

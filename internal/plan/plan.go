@@ -19,6 +19,11 @@ type planner struct {
 	rs  map[string]ReplicaSet // live (not deleting) ReplicaSets by revision
 	n   int32                 // spec.replicas
 	now metav1.Time
+	// pos is the Event saying where the rollout stands after this round (a weight reached, a
+	// pause entered, completion); several positions passed in one round make one Event.
+	pos *Event
+	// promoted is set when a promote=true of this round was used.
+	promoted bool
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -43,6 +48,9 @@ func Compute(in Input) Output {
 	p.st.Strategy = in.Spec.Strategy.StrategyName()
 	p.st.Selector = selectorString(in.Spec.Selector.AsMeta())
 	p.run()
+	if p.pos != nil {
+		p.out.Events = append(p.out.Events, *p.pos)
+	}
 	p.finishPending()
 	p.aggregate()
 	p.trimHistory()
@@ -216,9 +224,12 @@ func (p *planner) progress(stable string) {
 	}
 	if p.blueGreen() != nil {
 		p.runBlueGreen(stable, approved)
-		return
+	} else {
+		p.runCanary(stable, approved)
 	}
-	p.runCanary(stable, approved)
+	if approved.once && !p.promoted {
+		p.unusedPromote()
+	}
 }
 
 // supersede records the revision that was in flight, if any, as superseded by a new one.
@@ -376,6 +387,13 @@ func (p *planner) event(warning bool, reason, msg string) {
 	p.out.Events = append(p.out.Events, Event{Warning: warning, Reason: reason, Message: msg})
 }
 
+// position records where the rollout stands after this round. Only the last position of a
+// round becomes an Event: its message says the weight, so a weight reached and the pause
+// entered right after it make one Event, not two.
+func (p *planner) position(reason, msg string) {
+	p.pos = &Event{Reason: reason, Message: msg}
+}
+
 func (p *planner) note(format string, args ...any) {
 	p.out.Notes = append(p.out.Notes, fmt.Sprintf(format, args...))
 }
@@ -399,13 +417,23 @@ func (p *planner) trimHistory() {
 	}
 }
 
-// aggregate fills the replica counts of the status from the live ReplicaSets.
+// aggregate fills the replica counts of the status from the live ReplicaSets. Each ReplicaSet
+// counts up to the size this plan gives it, and one being deleted counts nothing: the pods of a
+// scale-down in progress are on their way out. The counts therefore move when the rollout's
+// shape changes, not once more when the ReplicaSet controller catches up with a scale-down.
 func (p *planner) aggregate() {
 	p.st.Replicas, p.st.ReadyReplicas, p.st.AvailableReplicas = 0, 0, 0
-	for _, r := range p.rs {
-		p.st.Replicas += r.Current
-		p.st.ReadyReplicas += r.Ready
-		p.st.AvailableReplicas += r.Available
+	for rev, r := range p.rs {
+		want, ok := p.out.Scale[rev]
+		switch {
+		case slices.Contains(p.out.Delete, rev):
+			want = 0
+		case !ok:
+			want = r.Replicas
+		}
+		p.st.Replicas += min(r.Current, want)
+		p.st.ReadyReplicas += min(r.Ready, want)
+		p.st.AvailableReplicas += min(r.Available, want)
 	}
 }
 
@@ -423,13 +451,19 @@ func (p *planner) skipPending() {
 }
 
 // finishPending records the annotations being removed, so a restart before their removal does
-// not act on them again.
+// not act on them again. Once they are gone the record is cleared, but not on its own while the
+// rollout waits for pods: the status is written again when the wait ends, and clearing the
+// record then saves a write. Meanwhile the same annotation set again is removed unread; it
+// would have nothing to act on during such a wait anyway.
 func (p *planner) finishPending() {
 	slices.Sort(p.out.RemoveAnnotations)
 	p.out.RemoveAnnotations = slices.Compact(p.out.RemoveAnnotations)
 	p.st.PendingRemoval = slices.Clone(p.out.RemoveAnnotations)
 	if len(p.st.PendingRemoval) == 0 {
 		p.st.PendingRemoval = nil
+		if p.out.State.Reason == cutoverv1alpha1.ReasonWaitingForAvailability {
+			p.st.PendingRemoval = p.in.Status.PendingRemoval
+		}
 	}
 	slices.Sort(p.out.Delete)
 	p.out.Delete = slices.Compact(p.out.Delete)

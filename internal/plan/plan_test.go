@@ -271,7 +271,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				scale: map[string]int32{revA: 3, revB: 2}, remove: []string{promote},
-				events: []string{EventPromoted, EventWeightChanged}, phase: cutoverv1alpha1.PhaseProgressing,
+				events: []string{EventPromoted}, phase: cutoverv1alpha1.PhaseProgressing,
 				step: ptr(int32(2)), weight: ptr(int32(50)), lastAction: ActionPromote,
 			},
 		},
@@ -284,7 +284,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				scale: map[string]int32{revA: 3, revB: 4}, remove: []string{promote},
-				events: []string{EventPromoted, EventWeightChanged}, phase: cutoverv1alpha1.PhaseProgressing,
+				events: []string{EventPromoted}, phase: cutoverv1alpha1.PhaseProgressing,
 				step: ptr(int32(5)), weight: ptr(int32(100)), lastAction: ActionPromoteFull,
 			},
 		},
@@ -419,7 +419,7 @@ func TestCompute(t *testing.T) {
 				return c
 			},
 			want: expect{
-				scale: map[string]int32{revA: 3, revB: 2}, events: []string{EventWeightChanged},
+				scale: map[string]int32{revA: 3, revB: 2},
 				phase: cutoverv1alpha1.PhaseProgressing, step: ptr(int32(2)), weight: ptr(int32(50)),
 			},
 			after: func(t *testing.T, c *cluster) {

@@ -150,6 +150,9 @@ func (p *planner) runCanary(stable string, ap approval) {
 		if !p.stepDone(steps[idx], d, want, &ap) {
 			break
 		}
+		if w := steps[idx].SetWeight; w != nil {
+			p.position(EventWeightChanged, fmt.Sprintf("step %d/%d reached: %d%% to revision %s", idx+1, len(steps), *w, d))
+		}
 		idx++
 		p.advanceTo(idx, steps)
 	}
@@ -205,6 +208,7 @@ func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d string, want int32, a
 func (p *planner) useOnce(ap *approval) bool {
 	if ap.once {
 		ap.once = false
+		p.promoted = true
 		p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted past step %d", p.in.Desired.Hash, *p.st.CurrentStepIndex+1))
 		return true
 	}
@@ -218,27 +222,42 @@ func (p *planner) stepStart() time.Time {
 	return p.in.Now
 }
 
-// advanceTo enters step idx.
+// advanceTo enters step idx. A weight is announced when it is reached, not when its step is
+// entered; entering a pause is announced at once.
 func (p *planner) advanceTo(idx int, steps []cutoverv1alpha1.CanaryStep) {
-	prev := weightAt(steps, int(*p.st.CurrentStepIndex))
 	p.st.CurrentStepIndex = ptr(int32(idx))
 	pr := p.progressRecord()
 	pr.StepStartedAt = &p.now
 	pr.LastProgressAt = &p.now
-	d := p.in.Desired.Hash
-	if w := weightAt(steps, idx); w != prev {
-		p.event(false, EventWeightChanged, fmt.Sprintf("step %d/%d: weight %d%% to revision %s", min(idx+1, len(steps)), len(steps), w, d))
-	}
 	if idx < len(steps) && steps[idx].Pause != nil {
-		p.event(false, EventPaused, fmt.Sprintf("step %d/%d: %s", idx+1, len(steps), pauseWords(steps[idx].Pause)))
+		p.position(EventPaused, fmt.Sprintf("step %d/%d: %d%% to revision %s, %s",
+			idx+1, len(steps), weightAt(steps, idx), p.in.Desired.Hash, pauseWords(steps[idx].Pause)))
 	}
+}
+
+// unusedPromote answers a promote=true that found nothing waiting for it (no pause, no gate,
+// no preview ready to switch): it is consumed, with a Warning Event, and is not recorded as the
+// last action. A promote meant for a pause further on is given when the rollout waits there,
+// or declaratively with the revision hash.
+func (p *planner) unusedPromote() {
+	p.st.LastAction = p.in.Status.LastAction
+	p.event(true, EventActionIgnored, fmt.Sprintf("%s=true ignored: %s; annotate it again when the rollout waits for a promote, or set it to the revision hash %s to approve every pause of this revision",
+		cutoverv1alpha1.AnnotationPromote, p.waitingFor(), p.in.Desired.Hash))
+}
+
+// waitingFor says in words what the rollout waits for instead of a promote.
+func (p *planner) waitingFor() string {
+	if msg := p.out.State.Message; msg != "" {
+		return "nothing waits for a promote (" + msg + ")"
+	}
+	return "nothing waits for a promote"
 }
 
 // complete makes the desired revision stable once it runs all replicas, and deletes the old one.
 func (p *planner) complete(stable string) {
 	d := p.in.Desired.Hash
 	p.addHistory(d, p.in.Desired.Images, OutcomePromoted, "all steps completed")
-	p.event(false, EventCompleted, fmt.Sprintf("revision %s is stable; revision %s is torn down", d, stable))
+	p.position(EventCompleted, fmt.Sprintf("revision %s is stable; revision %s is torn down", d, stable))
 	p.st.StableRevision = d
 	p.st.CurrentStepIndex = nil
 	p.st.CanaryWeight = 100
