@@ -321,7 +321,7 @@ func TestPromoteFull(t *testing.T) {
 	r := getRollout(g, ns, "web")
 	g.Expect(historyOf(r)).To(Equal([]string{canary + ":Promoted", stable + ":Promoted"}))
 	g.Eventually(func(g Gomega) []string { return eventReasons(g, ns, "web") }).
-		Should(ContainElements("Promoted", "WeightChanged", "Completed"))
+		Should(ContainElements("Promoted", "Completed"))
 }
 
 // TestUnknownActionValueIsLeftAlone annotates promote=yes at a pause{}: one Warning Event, the

@@ -20,6 +20,7 @@ import (
 	"context"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,6 +66,7 @@ type runningManager struct {
 	stop   context.CancelFunc
 	done   chan struct{}
 	writes *atomic.Int64 // API requests other than reads made by the manager
+	events *atomic.Int64 // those of them that write Events
 }
 
 // Stop stops the manager and waits for it to return, as a killed process would stop.
@@ -73,15 +75,19 @@ func (m *runningManager) Stop() {
 	<-m.done
 }
 
-// countingTransport counts the requests that change something (anything but GET, LIST, WATCH).
+// countingTransport counts the requests that change something (anything but GET, LIST, WATCH),
+// and separately those that write Events.
 type countingTransport struct {
-	next   http.RoundTripper
-	writes *atomic.Int64
+	next           http.RoundTripper
+	writes, events *atomic.Int64
 }
 
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		c.writes.Add(1)
+		if strings.Contains(req.URL.Path, "/events") {
+			c.events.Add(1)
+		}
 	}
 	return c.next.RoundTrip(req)
 }
@@ -98,10 +104,12 @@ func startManager(t *testing.T, ns string, images image.Resolver) *runningManage
 			ctrl.SetLogger(logr.Discard())
 		}
 	})
-	writes := &atomic.Int64{}
+	writes, events := &atomic.Int64{}, &atomic.Int64{}
 	c := rest.CopyConfig(cfg)
 	c.QPS, c.Burst = 500, 1000
-	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, writes: writes} })
+	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return countingTransport{next: rt, writes: writes, events: events}
+	})
 	mgr, err := ctrl.NewManager(c, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
@@ -129,7 +137,7 @@ func startManager(t *testing.T, ns string, images image.Resolver) *runningManage
 		t.Fatalf("setting up the controller: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &runningManager{stop: cancel, done: make(chan struct{}), writes: writes}
+	m := &runningManager{stop: cancel, done: make(chan struct{}), writes: writes, events: events}
 	go func() {
 		defer close(m.done)
 		if err := mgr.Start(ctx); err != nil {

@@ -1,0 +1,120 @@
+/*
+Copyright 2026 The Cutover Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package integration
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
+
+// Write budget of a canary step (issue goal): at most 3 API writes and 1 Event per step.
+const (
+	maxWritesPerStep = 3
+	maxEventsPerStep = 1
+)
+
+// TestWritesPerCanaryStep counts the manager's requests, at its HTTP transport, while one
+// Rollout walks [setWeight 25, pause{}, setWeight 50, pause{}]: the spec change takes it
+// through the first two steps, a promote through the last two. The test plays the ReplicaSet
+// controller, reporting every ReplicaSet available.
+func TestWritesPerCanaryStep(t *testing.T) {
+	g := newTestGomega(t)
+	ns := newNamespace(t)
+	m := startManager(t, ns, nil)
+	ctx := context.Background()
+
+	ro := canaryRollout(ns, "web", digestImage(1), 0)
+	ro.Spec.Strategy.Canary.Steps[1].Pause.Duration = nil // pause{}
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	var stable string
+	g.Eventually(func(g Gomega) {
+		markAvailable(g, ns, "web")
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy))
+		stable = r.Status.StableRevision
+	}).Should(Succeed())
+
+	// Phase 1: a new template, through setWeight 25 to the first pause{}.
+	writes, events := m.phase(g, func() {
+		setImage(g, ns, "web", digestImage(2))
+		g.Eventually(func(g Gomega) {
+			markAvailable(g, ns, "web")
+			r := getRollout(g, ns, "web")
+			g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhasePaused), r.Status.Message)
+			g.Expect(stepOf(r)).To(Equal(int32(1)))
+			g.Expect(sizes(g, ns, "web")).To(HaveKeyWithValue(stable, int32(3)))
+		}).Should(Succeed())
+	}, func(g Gomega) { markAvailable(g, ns, "web") })
+	// Create the ReplicaSet, scale the stable one down, and two status writes; RevisionCreated
+	// and Paused. The lower bound shows that the counter sees the create, the scale and a
+	// status write.
+	withinBudget(t, g, "spec change → pause{} at 25%", writes, events, 3)
+
+	// Phase 2: a promote, through setWeight 50 to the second pause{}.
+	writes, events = m.phase(g, func() {
+		annotate(g, ns, "web", cutoverv1alpha1.AnnotationPromote, cutoverv1alpha1.ValueTrue)
+		g.Eventually(func(g Gomega) {
+			markAvailable(g, ns, "web")
+			r := getRollout(g, ns, "web")
+			g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhasePaused), r.Status.Message)
+			g.Expect(stepOf(r)).To(Equal(int32(3)))
+			g.Expect(r.Annotations).NotTo(HaveKey(cutoverv1alpha1.AnnotationPromote))
+			g.Expect(r.Status.PendingRemoval).To(BeEmpty())
+			g.Expect(r.Status.AvailableReplicas).To(Equal(int32(4)))
+			g.Expect(sizes(g, ns, "web")).To(HaveKeyWithValue(stable, int32(2)))
+		}).Should(Succeed())
+	}, func(g Gomega) { markAvailable(g, ns, "web") })
+	// Two scales, the status write recording the promote, the annotation's removal, and the
+	// status write of the step reached; Promoted and Paused.
+	withinBudget(t, g, "promote → pause{} at 50%", writes, events, 4)
+}
+
+// withinBudget checks the writes and Events of a phase of two canary steps against the budget;
+// atLeast is the number of writes the phase cannot do without.
+func withinBudget(t *testing.T, g *WithT, what string, writes, events, atLeast int64) {
+	t.Helper()
+	t.Logf("%s: %d writes and %d Events for 2 steps", what, writes, events)
+	g.Expect(writes).To(BeNumerically(">=", atLeast), what)
+	g.Expect(writes).To(BeNumerically("<=", 2*maxWritesPerStep), what)
+	g.Expect(events).To(BeNumerically("<=", 2*maxEventsPerStep), what)
+}
+
+// phase runs fn and returns the writes (other than Events) and the Event writes the manager
+// made from its start until the manager has been quiet for a second, with settle run meanwhile
+// (the ReplicaSet controller's part).
+func (m *runningManager) phase(g *WithT, fn func(), settle func(Gomega)) (writes, events int64) {
+	quiet := func() {
+		g.Eventually(func(g Gomega) {
+			n := m.writes.Load()
+			g.Consistently(func(g Gomega) int64 {
+				settle(g)
+				return m.writes.Load()
+			}, time.Second, pollEvery).Should(Equal(n))
+		}).Should(Succeed())
+	}
+	quiet()
+	w0, e0 := m.writes.Load(), m.events.Load()
+	fn()
+	quiet()
+	e := m.events.Load() - e0
+	return m.writes.Load() - w0 - e, e
+}
