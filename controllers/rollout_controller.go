@@ -24,6 +24,7 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -60,6 +61,8 @@ type RolloutReconciler struct {
 	Services *service.Switcher
 	// Concurrency is how many Rollouts are reconciled at once (default 1).
 	Concurrency int
+
+	own ownWrites
 }
 
 // +kubebuilder:rbac:groups=cutover.dev,resources=rollouts,verbs=get;list;watch;update;patch
@@ -76,9 +79,16 @@ type RolloutReconciler struct {
 func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	ro := &cutoverv1alpha1.Rollout{}
 	if err := r.Get(ctx, req.NamespacedName, ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.own.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Rollout", klog.KObj(ro)))
+	if r.own.stale(req.NamespacedName, ro.ResourceVersion) {
+		ctrl.LoggerFrom(ctx).V(1).Info("Waiting for the cache to see Cutover's own write", "resourceVersion", ro.ResourceVersion)
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
 	if !ro.DeletionTimestamp.IsZero() {
 		// ReplicaSets are owned by the Rollout and go with it through garbage collection; the
 		// routing goes back to the stable revision first.

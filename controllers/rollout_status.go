@@ -58,6 +58,7 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 			}
 			return res, errors.Join(retErr, fmt.Errorf("writing status: %w", err))
 		}
+		r.own.wrote(client.ObjectKeyFromObject(ro), s.base.ResourceVersion)
 	}
 	if s.plan != nil && len(s.plan.RemoveAnnotations) > 0 {
 		// status.pendingRemoval now records them, so a restart before this removal does not act
@@ -93,9 +94,11 @@ func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1
 	if err != nil {
 		return err
 	}
+	before := ro.ResourceVersion
 	if err := r.Patch(ctx, ro, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldOwner)); err != nil {
 		return fmt.Errorf("removing action annotations %v: %w", keys, err)
 	}
+	r.own.wrote(client.ObjectKeyFromObject(ro), before)
 	return nil
 }
 

@@ -1,0 +1,77 @@
+/*
+Copyright 2026 The Cutover Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// staleRetry is how soon a reconcile that found the cache behind Cutover's own write runs again.
+const staleRetry = 25 * time.Millisecond
+
+// ownWrites remembers, for each Rollout, the resourceVersions that Cutover's own writes to it
+// have replaced. The cache catches up with a write only when its watch event arrives, and a
+// reconcile triggered meanwhile (by a ReplicaSet event, say) would read a copy older than what
+// Cutover itself wrote: its status patch would be refused, or it would act on an annotation it
+// has already removed. Such a reconcile is put off instead, without a request to the API server.
+//
+// Resource versions are only compared for equality. The memory is an optimisation: a new
+// process starts from a fresh cache and needs none, and the optimistic lock on the status patch
+// still refuses any stale copy this misses.
+type ownWrites struct {
+	mu         sync.Mutex
+	superseded map[types.NamespacedName]map[string]struct{}
+}
+
+// wrote records that Cutover replaced version before of the Rollout key with a write of its own.
+func (o *ownWrites) wrote(key types.NamespacedName, before string) {
+	if before == "" {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.superseded == nil {
+		o.superseded = map[types.NamespacedName]map[string]struct{}{}
+	}
+	if o.superseded[key] == nil {
+		o.superseded[key] = map[string]struct{}{}
+	}
+	o.superseded[key][before] = struct{}{}
+}
+
+// stale reports whether version rv of the Rollout key was replaced by one of Cutover's own
+// writes. A version that was not means the cache has caught up (watch events of an object
+// arrive in order), so the record of the Rollout is dropped.
+func (o *ownWrites) stale(key types.NamespacedName, rv string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.superseded[key][rv]; ok {
+		return true
+	}
+	delete(o.superseded, key)
+	return false
+}
+
+// forget drops the record of a Rollout that is gone.
+func (o *ownWrites) forget(key types.NamespacedName) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.superseded, key)
+}
