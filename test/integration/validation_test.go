@@ -51,6 +51,13 @@ type invalidCase struct {
 
 var invalidCases = []invalidCase{
 	{
+		name: "name longer than a label value",
+		mutate: func(r *cutoverv1alpha1.Rollout) {
+			r.Name = strings.Repeat("a", 64)
+		},
+		want: []string{"metadata.name", "at most 63 characters"},
+	},
+	{
 		name: "two strategies",
 		mutate: func(r *cutoverv1alpha1.Rollout) {
 			canary := r.Spec.Strategy.Canary
