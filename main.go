@@ -91,7 +91,7 @@ func parseFlags() (options, zap.Options) {
 	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Enable leader election, so that only one manager is active.")
 	flag.BoolVar(&o.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
 	flag.BoolVar(&o.enableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server.")
-	flag.IntVar(&o.concurrency, "concurrency", 4, "How many Rollouts are reconciled at the same time.")
+	flag.IntVar(&o.concurrency, "concurrency", 10, "How many Rollouts are reconciled at the same time.")
 	flag.StringVar(&o.insecureRegistries, "insecure-registries", "",
 		"Comma-separated registry hosts reached over plain HTTP when resolving tags (for local registries).")
 	flag.StringVar(&o.watchNamespaces, "watch-namespaces", "",

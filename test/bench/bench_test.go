@@ -71,7 +71,7 @@ const repoRoot = "../.."
 // override the defaults, to explore; the figures in README.md use the defaults.
 const (
 	defaultRollouts    = 200
-	defaultConcurrency = 4 // the manager's --concurrency default
+	defaultConcurrency = 10 // the manager's --concurrency default
 	defaultWave        = 20
 	stepsPerPhase      = 2 // canary steps each Rollout walks in a phase
 	replicas           = 4
