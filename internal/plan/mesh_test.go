@@ -220,9 +220,12 @@ func (s *sim) checkDrift(i int, in Input, out Output) error {
 	}
 	drifted := *in.Traffic
 	if in.Spec.Paused {
-		// spec.paused holds everything, the routing included.
+		// spec.paused holds the steps, not the routing: drift is put back all the same, once
+		// there is a stable ReplicaSet to route to.
+		if !slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision }) {
+			return nil
+		}
 		s.count("drift while held")
-		return nil
 	}
 	if out.Traffic == nil {
 		return fmt.Errorf("iteration %d: drift %s is not put back: no Traffic in the Output", i, describeTraffic(drifted))
@@ -254,8 +257,10 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	n := c.n()
 	var bad []string
 	now := rt.truth
-	if out.Traffic == nil && !in.Spec.Paused {
-		bad = append(bad, "no Traffic in the Output of a mesh Rollout that is not held")
+	stableLive := slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision })
+	if out.Traffic == nil && (!in.Spec.Paused || stableLive) {
+		// Only a Rollout held before its first ReplicaSet has nothing to route.
+		bad = append(bad, "no Traffic in the Output of a mesh Rollout")
 	}
 	// 1. The routed weight is a share: 0..100 (what the plan asks is checked in write).
 	if rt.wrote && (now.CanaryWeight < 0 || now.CanaryWeight > 100) {
@@ -276,8 +281,18 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 			}
 			bad = append(bad, fmt.Sprintf("router sends %d%% to %s, which needs %d available pods and has %s",
 				now.CanaryWeight, now.CanaryRevision, need, have))
-		case in.Spec.Paused:
-			s.count("held with weight its pods cannot serve")
+		}
+		// A hold never raises the weight above what was routed before it (or before this
+		// round's out-of-band edit).
+		before := *in.Traffic
+		if s.clean != nil {
+			before = *s.clean
+		}
+		if in.Spec.Paused && rt.wrote && before.CanaryWeight >= 0 && now.CanaryWeight > max(before.CanaryWeight, in.Status.CanaryWeight) {
+			bad = append(bad, fmt.Sprintf("the weight rose from %d%% to %d%% during a hold", before.CanaryWeight, now.CanaryWeight))
+		}
+		if in.Spec.Paused && rt.wrote && now.CanaryWeight < before.CanaryWeight {
+			s.count("weight lowered during a hold")
 		}
 	}
 	// 2 and 4 under the routing the round was planned against: no ReplicaSet is scaled below
@@ -426,6 +441,7 @@ func TestRolloutSequencesMesh(t *testing.T) {
 		"superseded", "restart", "converged Healthy", "converged Aborted",
 		"drift", "drift reverted", "stale read", "write dropped", "pod loss",
 		"canary routed", "weight held back", "completion waits for weight 100", "deletion waits for traffic to leave",
+		"drift while held", "weight lowered during a hold",
 	} {
 		if stats[k] == 0 {
 			t.Errorf("no mesh sequence went through %q", k)

@@ -95,11 +95,13 @@ func (p *planner) blocked() {
 	p.state(phase, b.Reason, b.Message)
 }
 
-// held keeps everything in place while spec.paused is true.
+// held keeps everything in place while spec.paused is true. The routing is held too, but
+// not against safety: see holdRouting.
 func (p *planner) held() {
 	for rev, r := range p.rs {
 		p.out.Scale[rev] = r.Replicas
 	}
+	p.holdRouting()
 	pr := p.progressRecord()
 	if pr.HeldSince == nil {
 		pr.HeldSince = &p.now
@@ -107,6 +109,32 @@ func (p *planner) held() {
 	}
 	p.state(cutoverv1alpha1.PhasePaused, cutoverv1alpha1.ReasonPaused,
 		"held by spec.paused; set it to false to continue")
+}
+
+// holdRouting keeps a held canary's routing where the last plan put it: an out-of-band edit is
+// put back as at any other time, and the canary's weight drops to what its available pods can
+// serve if it loses some (a revision gets traffic only while it has the pods for it). The
+// weight never rises during a hold.
+func (p *planner) holdRouting() {
+	if !p.mesh() || p.blueGreen() != nil || p.n <= 0 {
+		return
+	}
+	stable, cur := p.st.StableRevision, p.st.CurrentRevision
+	if !p.isLive(stable) {
+		return
+	}
+	if cur == "" || cur == stable || !p.isLive(cur) || p.aborted() {
+		p.routeStable(stable)
+		return
+	}
+	allowed := int32(int64(p.rs[cur].Available) * 100 / int64(p.n))
+	w := min(p.st.CanaryWeight, allowed)
+	canary := ""
+	if w > 0 {
+		canary = cur
+	}
+	p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: canary, CanaryWeight: w}
+	p.st.CanaryWeight = w
 }
 
 // release ends a hold: the time held does not count against the progress deadline.
