@@ -176,3 +176,59 @@ func TestIstioDeleteRolloutRoutesToStable(t *testing.T) {
 		g.Expect(r.StableLabel).To(Equal(stable))
 	}).Should(Succeed())
 }
+
+// TestIstioHeldRoutingStaysSafe: spec.paused holds a canary at 30% (2 of 4 pods), but not
+// against safety. A weight edited out of band is put back, and when the canary loses pods its
+// weight drops to what the rest can serve; nothing is scaled meanwhile.
+func TestIstioHeldRoutingStaysSafe(t *testing.T) {
+	g := NewWithT(t)
+	g.SetDefaultEventuallyTimeout(waitTimeout)
+	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	ns := newNamespace(t)
+	startManager(t, ns, nil)
+	stable := healthyIstio(t, g, ns, nil)
+	ctx := context.Background()
+
+	setImage(g, ns, "web", digestImage(2))
+	var canary string
+	g.Eventually(func(g Gomega) {
+		markAvailable(g, ns, "web")
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhasePaused), r.Status.Message)
+		g.Expect(readRouting(g, ns).Canary).To(Equal(int32(30)))
+		canary = r.Status.CurrentRevision
+	}).Should(Succeed())
+	setSpecPaused(g, ns, "web", true)
+	g.Eventually(func(g Gomega) string { return getRollout(g, ns, "web").Status.Message }).
+		Should(ContainSubstring("held by spec.paused"))
+
+	vs := &networkingv1.VirtualService{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "checkout"}, vs)).To(Succeed())
+	vs.Spec.Http[0].Route[0].Weight = 50
+	vs.Spec.Http[0].Route[1].Weight = 50
+	g.Expect(k8sClient.Update(ctx, vs, client.FieldOwner("kubectl-edit"))).To(Succeed())
+	g.Eventually(func(g Gomega) int32 { return readRouting(g, ns).Canary }).Should(Equal(int32(30)))
+
+	// One of the canary's two pods stops being available: 1 of 4 pods serves 25%.
+	setAvailable(g, ns, "web", canary, 1)
+	g.Eventually(func(g Gomega) routing { return readRouting(g, ns) }).Should(And(
+		HaveField("Canary", Equal(int32(25))), HaveField("Stable", Equal(int32(75)))))
+	setAvailable(g, ns, "web", canary, 0)
+	g.Eventually(func(g Gomega) routing { return readRouting(g, ns) }).Should(And(
+		HaveField("Canary", Equal(int32(0))), HaveField("Stable", Equal(int32(100)))))
+	// Held: the pods coming back raise nothing, and nothing was scaled.
+	setAvailable(g, ns, "web", canary, 2)
+	g.Consistently(func(g Gomega) int32 { return readRouting(g, ns).Canary }, time.Second, pollEvery).Should(BeZero())
+	g.Expect(sizes(g, ns, "web")).To(Equal(map[string]int32{stable: 4, canary: 2}))
+	g.Expect(getRollout(g, ns, "web").Status.CurrentStepIndex).To(HaveValue(Equal(int32(2))))
+}
+
+// setAvailable plays the ReplicaSet controller for one revision: n of its pods are ready and
+// available.
+func setAvailable(g Gomega, ns, name, rev string, n int32) {
+	rs := replicaSets(g, ns, name)[rev]
+	g.Expect(rs.Name).NotTo(BeEmpty(), "no ReplicaSet for revision %s", rev)
+	rs.Status.ReadyReplicas, rs.Status.AvailableReplicas = n, n
+	rs.Status.ObservedGeneration = rs.Generation
+	g.Expect(k8sClient.Status().Update(context.Background(), &rs)).To(Succeed())
+}
