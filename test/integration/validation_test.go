@@ -55,7 +55,7 @@ var invalidCases = []invalidCase{
 		mutate: func(r *cutoverv1alpha1.Rollout) {
 			r.Name = strings.Repeat("a", 64)
 		},
-		want: []string{"metadata.name", "at most 63 characters"},
+		want: []string{"metadata", "metadata.name must be at most 63 characters"},
 	},
 	{
 		name: "two strategies",
