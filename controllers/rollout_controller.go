@@ -20,6 +20,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
@@ -108,6 +109,9 @@ func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 // SetupWithManager registers the controller: Rollouts (on spec or annotation changes) and the
 // ReplicaSets they own.
 func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &cutoverv1alpha1.Rollout{}, routingRefIndex, routingRefs); err != nil {
+		return fmt.Errorf("indexing Rollouts by routing object: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cutoverv1alpha1.Rollout{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -115,13 +119,13 @@ func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("rollout")
 	if r.Services != nil {
-		b = b.Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsPointing))
+		b = b.Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNaming(kindService)))
 	}
 	if r.Router != nil {
 		// The referenced routing objects: an out-of-band edit is put back, and an object created
 		// late lets a blocked rollout go on.
-		b = b.Watches(&networkingv1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencing("VirtualService"))).
-			Watches(&networkingv1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsReferencing("DestinationRule")))
+		b = b.Watches(&networkingv1.VirtualService{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNaming(kindVirtualService))).
+			Watches(&networkingv1.DestinationRule{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsNaming(kindDestinationRule)))
 	}
 	return b.Complete(r)
 }

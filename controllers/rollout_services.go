@@ -22,8 +22,6 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/plan"
@@ -93,22 +91,4 @@ func (r *RolloutReconciler) reconcileServices(ctx context.Context, s *rolloutSco
 		}
 	}
 	return routingWritten(s, changed), nil
-}
-
-// rolloutsPointing maps a Service to the blue-green Rollouts that point it.
-func (r *RolloutReconciler) rolloutsPointing(ctx context.Context, obj client.Object) []reconcile.Request {
-	list := &cutoverv1alpha1.RolloutList{}
-	if err := r.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
-		return nil
-	}
-	var out []reconcile.Request
-	for i := range list.Items {
-		for _, ref := range blueGreenServices(&list.Items[i]) {
-			if ref.name == obj.GetName() {
-				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-				break
-			}
-		}
-	}
-	return out
 }

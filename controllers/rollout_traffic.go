@@ -27,7 +27,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/plan"
@@ -161,48 +160,4 @@ func (r *RolloutReconciler) reconcileDelete(ctx context.Context, ro *cutoverv1al
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	return ctrl.Result{}, nil
-}
-
-// rolloutsReferencing maps a VirtualService or DestinationRule to the Rollouts that reference
-// it, so an out-of-band edit is corrected and a late-created object lets a rollout go on.
-func (r *RolloutReconciler) rolloutsReferencing(kind string) func(context.Context, client.Object) []reconcile.Request {
-	return func(ctx context.Context, obj client.Object) []reconcile.Request {
-		list := &cutoverv1alpha1.RolloutList{}
-		if err := r.List(ctx, list); err != nil {
-			return nil
-		}
-		var out []reconcile.Request
-		for i := range list.Items {
-			ro := &list.Items[i]
-			if references(ro, kind, obj.GetNamespace(), obj.GetName()) {
-				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(ro)})
-			}
-		}
-		return out
-	}
-}
-
-// references reports whether ro's traffic routing names the object.
-func references(ro *cutoverv1alpha1.Rollout, kind, ns, name string) bool {
-	if ro.Spec.TrafficRouting == nil || ro.Spec.TrafficRouting.Istio == nil {
-		return false
-	}
-	ist := ro.Spec.TrafficRouting.Istio
-	if kind == "DestinationRule" {
-		return ro.Namespace == ns && ist.DestinationRule.Name == name
-	}
-	refs := ist.VirtualServices
-	if ist.VirtualService != nil {
-		refs = append(refs, *ist.VirtualService)
-	}
-	for _, vs := range refs {
-		vns, vname := ro.Namespace, vs.Name
-		if i := strings.IndexByte(vs.Name, '/'); i >= 0 {
-			vns, vname = vs.Name[:i], vs.Name[i+1:]
-		}
-		if vns == ns && vname == name {
-			return true
-		}
-	}
-	return false
 }
