@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -24,6 +25,8 @@ type planner struct {
 	pos *Event
 	// promoted is set when a promote=true of this round was used.
 	promoted bool
+	// orig are the action annotations as observed, before skipPending hides any.
+	orig Actions
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -39,6 +42,7 @@ func Compute(in Input) Output {
 			p.rs[r.Revision] = r
 		}
 	}
+	p.orig = in.Actions
 	p.skipPending()
 	if in.Desired.Hash != "" {
 		// The pins are recorded as soon as they are known, so a template is resolved once.
@@ -466,11 +470,13 @@ func (p *planner) aggregate() {
 }
 
 // skipPending hides the action annotations that were already acted on and whose removal is
-// recorded in status.pendingRemoval: they are removed again, never acted on twice.
+// recorded in status.pendingRemoval as key=value: they are removed again, never acted on twice.
+// The same key with another value (promote=full after promote=true) is a new action.
 func (p *planner) skipPending() {
-	for _, key := range p.in.Status.PendingRemoval {
+	for _, entry := range p.in.Status.PendingRemoval {
+		key, val, keyed := strings.Cut(entry, "=")
 		v := p.in.Actions.get(key)
-		if v == nil || *v == "" {
+		if v == nil || *v == "" || keyed && *v != val {
 			continue
 		}
 		*v = ""
@@ -486,7 +492,12 @@ func (p *planner) skipPending() {
 func (p *planner) finishPending() {
 	slices.Sort(p.out.RemoveAnnotations)
 	p.out.RemoveAnnotations = slices.Compact(p.out.RemoveAnnotations)
-	p.st.PendingRemoval = slices.Clone(p.out.RemoveAnnotations)
+	p.st.PendingRemoval = nil
+	for _, key := range p.out.RemoveAnnotations {
+		if v := p.orig.get(key); v != nil {
+			p.st.PendingRemoval = append(p.st.PendingRemoval, key+"="+*v)
+		}
+	}
 	if len(p.st.PendingRemoval) == 0 {
 		p.st.PendingRemoval = nil
 		if p.out.State.Reason == cutoverv1alpha1.ReasonWaitingForAvailability {

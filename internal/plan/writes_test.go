@@ -51,7 +51,7 @@ func TestPendingRemovalClearedWithTheNextPositionChange(t *testing.T) {
 	c := atPause(t)
 	c.actions.Promote = cutoverv1alpha1.ValueTrue
 	c.apply(Compute(c.input())) // promoted: step 3 (50%) waits for B's second pod; annotation removed
-	if !slices.Equal(c.status.PendingRemoval, []string{cutoverv1alpha1.AnnotationPromote}) {
+	if !slices.Equal(c.status.PendingRemoval, []string{cutoverv1alpha1.AnnotationPromote + "=true"}) {
 		t.Fatalf("setup: pendingRemoval = %v", c.status.PendingRemoval)
 	}
 
@@ -73,6 +73,21 @@ func TestPendingRemovalClearedWithTheNextPositionChange(t *testing.T) {
 			reasons(out.Events), out.RemoveAnnotations, *out.Status.CurrentStepIndex)
 	}
 	c.apply(out)
+
+	// Another value of the same annotation is a new action: a revision hash is kept (and
+	// approves), promote=full is acted on.
+	c.actions.Promote = revB
+	out = Compute(c.input())
+	if len(out.RemoveAnnotations) != 0 {
+		t.Errorf("promote=<revision> during the wait: remove %v, want it kept", out.RemoveAnnotations)
+	}
+	full := c.clone()
+	full.actions.Promote = cutoverv1alpha1.ValueFull
+	out = Compute(full.input())
+	if got := reasons(out.Events); !slices.Equal(got, []string{EventPromoted}) || out.Status.LastAction.Type != ActionPromoteFull {
+		t.Errorf("promote=full during the wait: events %v, lastAction %+v; want it acted on", got, out.Status.LastAction)
+	}
+	c.actions.Promote = ""
 
 	// The step is reached: the same status write that records the new position clears it.
 	c.allAvailable()
