@@ -17,7 +17,6 @@ limitations under the License.
 package istio_test
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -28,7 +27,6 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 )
 
 // The tests of Plan need nothing. The tests of Router run on a kube-apiserver and etcd started by
@@ -52,44 +50,11 @@ func init() {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(runSuite(m))
-}
-
-// runSuite starts envtest when KUBEBUILDER_ASSETS is set, runs the tests and stops it.
-func runSuite(m *testing.M) int {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		return m.Run()
+	crds := func() ([]string, error) {
+		f, err := utils.IstioCRDFile(".")
+		return []string{f}, err
 	}
-	crds, err := utils.IstioCRDFile(".")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "internal/traffic/istio: locating the Istio CRDs: %v\n", err)
-		return 1
-	}
-	testEnv := &envtest.Environment{
-		CRDDirectoryPaths:     []string{crds},
-		ErrorIfCRDPathMissing: true,
-		Scheme:                scheme,
-		BinaryAssetsDirectory: assets,
-	}
-	cfg, err := testEnv.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "internal/traffic/istio: starting envtest (KUBEBUILDER_ASSETS=%s): %v\n", assets, err)
-		if cfg != nil {
-			_ = testEnv.Stop()
-		}
-		return 1
-	}
-	defer func() {
-		if err := testEnv.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "internal/traffic/istio: stopping envtest: %v\n", err)
-		}
-	}()
-	if k8sClient, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintf(os.Stderr, "internal/traffic/istio: creating the client: %v\n", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(utils.Envtest{Suite: "internal/traffic/istio", Scheme: scheme, CRDs: crds}.Run(m, &k8sClient))
 }
 
 // envClient returns the client of the test API server, or skips the test without one.

@@ -17,7 +17,6 @@ limitations under the License.
 package service_test
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -25,7 +24,8 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/cutover-dev/cutover/test/utils"
 )
 
 // The tests of SelectorPatch need nothing. The tests of Switcher run on a kube-apiserver and
@@ -47,35 +47,7 @@ func init() {
 }
 
 func TestMain(m *testing.M) {
-	os.Exit(runSuite(m))
-}
-
-// runSuite starts envtest when KUBEBUILDER_ASSETS is set, runs the tests and stops it.
-func runSuite(m *testing.M) int {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		fmt.Fprintln(os.Stderr, "internal/traffic/service: "+skipReason)
-		return m.Run()
-	}
-	testEnv := &envtest.Environment{Scheme: scheme, BinaryAssetsDirectory: assets}
-	cfg, err := testEnv.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "internal/traffic/service: starting envtest (KUBEBUILDER_ASSETS=%s): %v\n", assets, err)
-		if cfg != nil {
-			_ = testEnv.Stop()
-		}
-		return 1
-	}
-	defer func() {
-		if err := testEnv.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "internal/traffic/service: stopping envtest: %v\n", err)
-		}
-	}()
-	if k8sClient, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintf(os.Stderr, "internal/traffic/service: creating the client: %v\n", err)
-		return 1
-	}
-	return m.Run()
+	os.Exit(utils.Envtest{Suite: "internal/traffic/service", Scheme: scheme}.Run(m, &k8sClient))
 }
 
 // envClient returns the client of the test API server, or skips the test without one.
