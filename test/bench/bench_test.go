@@ -45,7 +45,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -62,6 +61,7 @@ import (
 	"github.com/cutover-dev/cutover/controllers"
 	"github.com/cutover-dev/cutover/internal/image/registry"
 	"github.com/cutover-dev/cutover/internal/plan"
+	"github.com/cutover-dev/cutover/test/utils"
 )
 
 // repoRoot is the repository root relative to this package's directory, where go test runs.
@@ -801,19 +801,7 @@ func (o *observer) runReplicaSetController(ctx context.Context) {
 		if shutdown {
 			return
 		}
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			cur := &appsv1.ReplicaSet{}
-			if err := o.driver.Get(ctx, key, cur); err != nil {
-				return err
-			}
-			want := ptr.Deref(cur.Spec.Replicas, 1)
-			if cur.Status.AvailableReplicas == want && cur.Status.ObservedGeneration == cur.Generation {
-				return nil
-			}
-			cur.Status = appsv1.ReplicaSetStatus{Replicas: want, ReadyReplicas: want, AvailableReplicas: want,
-				FullyLabeledReplicas: want, ObservedGeneration: cur.Generation}
-			return o.driver.Status().Update(ctx, cur)
-		})
+		err := utils.MarkAvailable(ctx, o.driver, key)
 		if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
 			// Try again later; the benchmark times out if it never succeeds.
 			go func() { time.Sleep(100 * time.Millisecond); o.queue.Add(key) }()

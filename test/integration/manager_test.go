@@ -35,7 +35,6 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -51,6 +50,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/image/registry"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
 	"github.com/cutover-dev/cutover/internal/traffic/service"
+	"github.com/cutover-dev/cutover/test/utils"
 )
 
 // Eventually defaults for the controller tests.
@@ -200,19 +200,7 @@ func replicaSets(g Gomega, ns, name string) map[string]appsv1.ReplicaSet {
 // controller's own writes.
 func markAvailable(g Gomega, ns, name string) {
 	for _, rs := range replicaSets(g, ns, name) {
-		err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-			cur := &appsv1.ReplicaSet{}
-			if err := k8sClient.Get(context.Background(), client.ObjectKeyFromObject(&rs), cur); err != nil {
-				return err
-			}
-			want := ptr.Deref(cur.Spec.Replicas, 1)
-			if cur.Status.AvailableReplicas == want && cur.Status.ObservedGeneration == cur.Generation {
-				return nil
-			}
-			cur.Status = appsv1.ReplicaSetStatus{Replicas: want, ReadyReplicas: want, AvailableReplicas: want,
-				FullyLabeledReplicas: want, ObservedGeneration: cur.Generation}
-			return k8sClient.Status().Update(context.Background(), cur)
-		})
+		err := utils.MarkAvailable(context.Background(), k8sClient, client.ObjectKeyFromObject(&rs))
 		// The controller may delete a ReplicaSet as soon as another one is available.
 		g.Expect(client.IgnoreNotFound(err)).To(Succeed())
 	}
