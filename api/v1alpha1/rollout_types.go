@@ -467,7 +467,7 @@ type RolloutStatus struct {
 	History []RevisionRecord `json:"history,omitempty"`
 
 	// pendingRemoval lists one-shot action annotations that were acted on and are being removed,
-	// as key=value; the same key with another value is a new action.
+	// as key=value@revision; the same key with another value is a new action.
 	// The status records the action before the annotation is removed, so a restart in between
 	// neither loses the action nor takes it twice. It is cleared by a later status write once
 	// the annotations are seen gone.

@@ -95,7 +95,9 @@ func (p *planner) preSwitch(bg *cutoverv1alpha1.BlueGreenStrategy, d string, ap 
 		pr.AvailableAt = &p.now
 	}
 	if ap.once || ap.full || ap.declarative {
-		p.promoted = p.promoted || ap.once
+		if ap.once {
+			p.usePromote()
+		}
 		p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted: switching", d))
 		return true
 	}

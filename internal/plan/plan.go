@@ -3,7 +3,6 @@ package plan
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +26,8 @@ type planner struct {
 	promoted bool
 	// orig are the action annotations as observed, before skipPending hides any.
 	orig Actions
+	// skipped are the pendingRemoval entries whose annotation skipPending hid, by key.
+	skipped map[string]pendingEntry
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -469,41 +470,12 @@ func (p *planner) aggregate() {
 	}
 }
 
-// skipPending hides the action annotations that were already acted on and whose removal is
-// recorded in status.pendingRemoval as key=value: they are removed again, never acted on twice.
-// The same key with another value (promote=full after promote=true) is a new action.
-func (p *planner) skipPending() {
-	for _, entry := range p.in.Status.PendingRemoval {
-		key, val, keyed := strings.Cut(entry, "=")
-		v := p.in.Actions.get(key)
-		if v == nil || *v == "" || keyed && *v != val {
-			continue
-		}
-		*v = ""
-		p.consume(key)
-	}
-}
-
-// finishPending records the annotations being removed, so a restart before their removal does
-// not act on them again. Once they are gone the record is cleared, but not on its own while the
-// rollout waits for pods: the status is written again when the wait ends, and clearing the
-// record then saves a write. Meanwhile the same annotation set again is removed unread; it
-// would have nothing to act on during such a wait anyway.
+// finishPending sorts the planned removals and deletions, and records the annotations being
+// removed (see pending.go).
 func (p *planner) finishPending() {
 	slices.Sort(p.out.RemoveAnnotations)
 	p.out.RemoveAnnotations = slices.Compact(p.out.RemoveAnnotations)
-	p.st.PendingRemoval = nil
-	for _, key := range p.out.RemoveAnnotations {
-		if v := p.orig.get(key); v != nil {
-			p.st.PendingRemoval = append(p.st.PendingRemoval, key+"="+*v)
-		}
-	}
-	if len(p.st.PendingRemoval) == 0 {
-		p.st.PendingRemoval = nil
-		if p.out.State.Reason == cutoverv1alpha1.ReasonWaitingForAvailability {
-			p.st.PendingRemoval = p.in.Status.PendingRemoval
-		}
-	}
+	p.recordPending()
 	slices.Sort(p.out.Delete)
 	p.out.Delete = slices.Compact(p.out.Delete)
 	for _, rev := range p.out.Delete {

@@ -373,7 +373,9 @@ func (s *sim) drain() {
 	if c.actions.Abort != "" && c.actions.Abort != cutoverv1alpha1.ValueTrue {
 		c.actions.Abort = ""
 	}
-	if c.status.Phase == cutoverv1alpha1.PhasePaused {
+	// A person promotes what waits for it, once the last promote is seen gone: the same
+	// annotation written again before that counts as the same action.
+	if c.status.Phase == cutoverv1alpha1.PhasePaused && len(c.status.PendingRemoval) == 0 {
 		c.actions.Promote = cutoverv1alpha1.ValueTrue
 	}
 }

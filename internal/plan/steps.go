@@ -63,8 +63,8 @@ func (p *planner) takeActions(stable string) approval {
 			p.recordAction(ActionPromoteFull)
 			p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted in full: skipping every remaining step", d))
 		} else {
+			// Recorded as the last action only where it is used (usePromote).
 			ap.once = true
-			p.recordAction(ActionPromote)
 		}
 	case d:
 		ap.declarative = true
@@ -140,10 +140,11 @@ func (p *planner) retry() {
 func (p *planner) runCanary(stable string, ap approval) {
 	steps := canarySteps(p.in.Spec)
 	d := p.in.Desired.Hash
-	idx := int(*p.st.CurrentStepIndex)
+	start := int(*p.st.CurrentStepIndex)
+	idx := start
 	if ap.full && idx < len(steps) {
 		idx = len(steps)
-		p.advanceTo(idx, steps)
+		p.advanceTo(idx)
 	}
 	for idx < len(steps) {
 		want := canaryReplicas(p.n, weightAt(steps, idx))
@@ -153,8 +154,16 @@ func (p *planner) runCanary(stable string, ap approval) {
 		if w := steps[idx].SetWeight; w != nil {
 			p.position(EventWeightChanged, fmt.Sprintf("step %d/%d reached: %d%% to revision %s", idx+1, len(steps), *w, d))
 		}
+		// A promote=true is for the step the rollout waited at when it was given, not for a
+		// pause further on that nobody has looked at yet.
+		ap.once = false
 		idx++
-		p.advanceTo(idx, steps)
+		p.advanceTo(idx)
+	}
+	if idx > start && idx < len(steps) && steps[idx].Pause != nil {
+		// Entering a pause is announced at once; a pause passed within this round is not.
+		p.position(EventPaused, fmt.Sprintf("step %d/%d: %d%% to revision %s, %s",
+			idx+1, len(steps), weightAt(steps, idx), d, pauseWords(steps[idx].Pause)))
 	}
 	w := weightAt(steps, idx)
 	want := canaryReplicas(p.n, w)
@@ -208,11 +217,17 @@ func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d string, want int32, a
 func (p *planner) useOnce(ap *approval) bool {
 	if ap.once {
 		ap.once = false
-		p.promoted = true
+		p.usePromote()
 		p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted past step %d", p.in.Desired.Hash, *p.st.CurrentStepIndex+1))
 		return true
 	}
 	return false
+}
+
+// usePromote records that this round's promote=true was used: it is the last action.
+func (p *planner) usePromote() {
+	p.promoted = true
+	p.recordAction(ActionPromote)
 }
 
 func (p *planner) stepStart() time.Time {
@@ -223,16 +238,12 @@ func (p *planner) stepStart() time.Time {
 }
 
 // advanceTo enters step idx. A weight is announced when it is reached, not when its step is
-// entered; entering a pause is announced at once.
-func (p *planner) advanceTo(idx int, steps []cutoverv1alpha1.CanaryStep) {
+// entered; the pause a round ends at is announced by runCanary.
+func (p *planner) advanceTo(idx int) {
 	p.st.CurrentStepIndex = ptr(int32(idx))
 	pr := p.progressRecord()
 	pr.StepStartedAt = &p.now
 	pr.LastProgressAt = &p.now
-	if idx < len(steps) && steps[idx].Pause != nil {
-		p.position(EventPaused, fmt.Sprintf("step %d/%d: %d%% to revision %s, %s",
-			idx+1, len(steps), weightAt(steps, idx), p.in.Desired.Hash, pauseWords(steps[idx].Pause)))
-	}
 }
 
 // unusedPromote answers a promote=true that found nothing waiting for it (no pause, no gate,
@@ -240,7 +251,6 @@ func (p *planner) advanceTo(idx int, steps []cutoverv1alpha1.CanaryStep) {
 // last action. A promote meant for a pause further on is given when the rollout waits there,
 // or declaratively with the revision hash.
 func (p *planner) unusedPromote() {
-	p.st.LastAction = p.in.Status.LastAction
 	p.event(true, EventActionIgnored, fmt.Sprintf("%s=true ignored: %s; annotate it again when the rollout waits for a promote, or set it to the revision hash %s to approve every pause of this revision",
 		cutoverv1alpha1.AnnotationPromote, p.waitingFor(), p.in.Desired.Hash))
 }

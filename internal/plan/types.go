@@ -110,7 +110,7 @@ type Output struct {
 	// State summarises the rollout for conditions and phase.
 	State State
 	// RemoveAnnotations lists one-shot action annotations that were acted on (or refused) and
-	// must be removed from the Rollout; Status.PendingRemoval has their values, as key=value.
+	// must be removed from the Rollout; Status.PendingRemoval has their values, as key=value@revision.
 	RemoveAnnotations []string
 	// Events are emitted after the status is written.
 	Events []Event

@@ -51,7 +51,7 @@ func TestPendingRemovalClearedWithTheNextPositionChange(t *testing.T) {
 	c := atPause(t)
 	c.actions.Promote = cutoverv1alpha1.ValueTrue
 	c.apply(Compute(c.input())) // promoted: step 3 (50%) waits for B's second pod; annotation removed
-	if !slices.Equal(c.status.PendingRemoval, []string{cutoverv1alpha1.AnnotationPromote + "=true"}) {
+	if !slices.Equal(c.status.PendingRemoval, []string{cutoverv1alpha1.AnnotationPromote + "=true@" + revB}) {
 		t.Fatalf("setup: pendingRemoval = %v", c.status.PendingRemoval)
 	}
 
