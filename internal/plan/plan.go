@@ -116,24 +116,28 @@ func (p *planner) held() {
 		"held by spec.paused; set it to false to continue")
 }
 
-// holdRouting keeps a held canary's routing where the last plan put it: an out-of-band edit is
-// put back as at any other time, and the canary's weight drops to what its available pods can
-// serve if it loses some (a revision gets traffic only while it has the pods for it). The
-// weight never rises during a hold.
+// holdRouting keeps a held rollout's routing where the last plan put it, for a canary and for a
+// blue-green switch alike: an out-of-band edit is put back as at any other time, and the new
+// revision's weight drops to what its available pods can serve if it loses some (a revision
+// gets traffic only while it has the pods for it). The weight is never raised above the last
+// planned one (status.canaryWeight). With spec.replicas 0 there are no pods to count, and the
+// last planned weight is kept as it is.
 func (p *planner) holdRouting() {
-	if !p.mesh() || p.blueGreen() != nil || p.n <= 0 {
+	if !p.mesh() {
 		return
 	}
 	stable, cur := p.st.StableRevision, p.st.CurrentRevision
 	if !p.isLive(stable) {
 		return
 	}
-	if cur == "" || cur == stable || !p.isLive(cur) || p.aborted() {
+	if cur == "" || cur == stable || !p.isLive(cur) || p.wasAborted(cur) {
 		p.routeStable(stable)
 		return
 	}
-	allowed := int32(int64(p.rs[cur].Available) * 100 / int64(p.n))
-	w := min(p.st.CanaryWeight, allowed)
+	w := p.st.CanaryWeight
+	if p.n > 0 {
+		w = min(w, int32(int64(p.rs[cur].Available)*100/int64(p.n)))
+	}
 	canary := ""
 	if w > 0 {
 		canary = cur

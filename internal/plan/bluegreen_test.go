@@ -1,0 +1,114 @@
+package plan
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
+
+// bgMesh: a blue-green Rollout of n replicas whose traffic Istio carries; it switches on a
+// promote and keeps the old revision for a minute after the switch.
+func bgMesh(t *testing.T, n int32) *cluster {
+	spec := canarySpec(n)
+	spec.Strategy = cutoverv1alpha1.RolloutStrategy{BlueGreen: &cutoverv1alpha1.BlueGreenStrategy{
+		AutoPromote:    ptr(false),
+		ScaleDownDelay: &metav1.Duration{Duration: time.Minute},
+	}}
+	c := newMeshCluster(spec, revA)
+	c.settle(t, true)
+	if c.status.Phase != cutoverv1alpha1.PhaseHealthy {
+		t.Fatalf("setup: phase %s, want Healthy", c.status.Phase)
+	}
+	return c
+}
+
+func TestBlueGreenMeshSwitchesOnPromote(t *testing.T) {
+	c := bgMesh(t, 4)
+	c.desired = revision(revB)
+	c.settle(t, true)
+	if c.status.Phase != cutoverv1alpha1.PhasePaused || c.router.truth.CanaryWeight != 0 || c.rs[revB].available != 4 {
+		t.Fatalf("preview: phase %s, routing %s, ReplicaSets %s; want Paused, all on A, B 4/4",
+			c.status.Phase, describeTraffic(c.router.truth), describeRS(c))
+	}
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.settle(t, true)
+	if want := (Traffic{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 100}); c.router.truth != want {
+		t.Fatalf("after the promote: routing %s, want %s", describeTraffic(c.router.truth), describeTraffic(want))
+	}
+	if c.rs[revA] == nil || c.rs[revA].replicas != 4 {
+		t.Errorf("A must keep running for scaleDownDelay: ReplicaSets %s", describeRS(c))
+	}
+	c.now = c.now.Add(time.Minute)
+	c.settle(t, true)
+	if c.status.Phase != cutoverv1alpha1.PhaseHealthy || c.status.StableRevision != revB || c.rs[revA] != nil {
+		t.Errorf("after scaleDownDelay: phase %s, stable %s, ReplicaSets %s; want Healthy on B alone",
+			c.status.Phase, c.status.StableRevision, describeRS(c))
+	}
+}
+
+func TestHeldBlueGreenMeshKeepsTrafficOnReadyPods(t *testing.T) {
+	c := bgMesh(t, 4)
+	c.desired = revision(revB)
+	c.settle(t, true)
+
+	// Held before the switch: the preview gets nothing, and an edit that sends it traffic is
+	// put back.
+	c.spec.Paused = true
+	c.router.truth.CanaryRevision, c.router.truth.CanaryWeight = revB, 30
+	out := Compute(c.input())
+	if out.Traffic == nil || out.Traffic.CanaryWeight != 0 {
+		t.Fatalf("held preview after drift: Traffic %+v, want weight 0", out.Traffic)
+	}
+	c.apply(out)
+
+	c.spec.Paused = false
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.settle(t, true)
+	if c.router.truth.CanaryWeight != 100 {
+		t.Fatalf("setup: routing %s, want the switch done", describeTraffic(c.router.truth))
+	}
+
+	// Held after the switch, B loses half its pods: half the traffic goes back to A, which
+	// still runs.
+	c.spec.Paused = true
+	c.rs[revB].available = 2
+	out = Compute(c.input())
+	if want := (Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 50}); out.Traffic == nil || *out.Traffic != want {
+		t.Fatalf("held switch, B 2/4: Traffic %+v, want %+v", out.Traffic, want)
+	}
+	if out.Scale[revA] != 4 || len(out.Delete) != 0 {
+		t.Errorf("held: scale %v delete %v, want A kept at 4 and nothing deleted", out.Scale, out.Delete)
+	}
+	c.apply(out)
+
+	// An edit back to 100% is put back to what B's pods can serve; pods coming back do not
+	// raise the weight during the hold.
+	c.router.truth.CanaryWeight = 100
+	c.rs[revB].available = 4
+	out = Compute(c.input())
+	if out.Traffic == nil || out.Traffic.CanaryWeight != 50 {
+		t.Errorf("held, drift to 100%%: Traffic %+v, want weight 50", out.Traffic)
+	}
+	c.apply(out)
+
+	// Released: the switch is whole again.
+	c.spec.Paused = false
+	c.settle(t, true)
+	if c.router.truth.CanaryWeight != 100 || c.router.truth.CanaryRevision != revB {
+		t.Errorf("released: routing %s, want 100%% to B", describeTraffic(c.router.truth))
+	}
+}
+
+func TestHeldMeshRolloutWithoutReplicasKeepsItsPlannedWeight(t *testing.T) {
+	c := meshAtPause(t)
+	c.spec.Replicas = ptr(int32(0))
+	c.spec.Paused = true
+	c.router.truth.CanaryWeight = 90 // an out-of-band edit
+	out := Compute(c.input())
+	if out.Traffic == nil || out.Traffic.CanaryWeight != 50 {
+		t.Errorf("held with 0 replicas: Traffic %+v, want the planned weight 50 put back", out.Traffic)
+	}
+}
