@@ -40,9 +40,11 @@ type ownWrites struct {
 	superseded map[types.NamespacedName]map[string]struct{}
 }
 
-// wrote records that Cutover replaced version before of the Rollout key with a write of its own.
-func (o *ownWrites) wrote(key types.NamespacedName, before string) {
-	if before == "" {
+// wrote records that Cutover replaced version before of the Rollout key with a write of its own
+// that left version after. A write that changed nothing keeps the version (the API server does
+// not bump it for a no-op patch), and then nothing was replaced.
+func (o *ownWrites) wrote(key types.NamespacedName, before, after string) {
+	if before == "" || before == after {
 		return
 	}
 	o.mu.Lock()
@@ -57,8 +59,8 @@ func (o *ownWrites) wrote(key types.NamespacedName, before string) {
 }
 
 // stale reports whether version rv of the Rollout key was replaced by one of Cutover's own
-// writes. A version that was not means the cache has caught up (watch events of an object
-// arrive in order), so the record of the Rollout is dropped.
+// writes. Any other version is at least as new as those writes (watch events of an object
+// arrive in order), so the cache holds them and the record of the Rollout is dropped.
 func (o *ownWrites) stale(key types.NamespacedName, rv string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -31,8 +31,8 @@ func TestOwnWrites(t *testing.T) {
 		t.Fatal("a version nothing replaced is not stale")
 	}
 	// A reconcile read 10, wrote the status (11), then removed an annotation (12).
-	o.wrote(web, "10")
-	o.wrote(web, "11")
+	o.wrote(web, "10", "11")
+	o.wrote(web, "11", "12")
 	for _, rv := range []string{"10", "11"} {
 		if !o.stale(web, rv) {
 			t.Errorf("version %s was replaced by Cutover's own write: want stale", rv)
@@ -49,13 +49,19 @@ func TestOwnWrites(t *testing.T) {
 	if o.stale(web, "10") {
 		t.Error("the record should be dropped once the cache caught up")
 	}
-	o.wrote(web, "12")
+	o.wrote(web, "12", "13")
 	o.forget(web)
 	if o.stale(web, "12") {
 		t.Error("a forgotten Rollout has no record")
 	}
-	o.wrote(web, "")
+	o.wrote(web, "", "14")
 	if o.stale(web, "") {
 		t.Error("an empty version is never recorded")
+	}
+	// A patch that changed nothing leaves the version as it was: that version is the latest,
+	// and marking it stale would put every reconcile off for ever.
+	o.wrote(web, "14", "14")
+	if o.stale(web, "14") {
+		t.Error("a no-op write replaced nothing: want fresh")
 	}
 }

@@ -38,8 +38,8 @@ import (
 )
 
 // finalizeStatus is the one status write of a reconcile. It sets the conditions from the plan
-// (or the error), patches the status only when it changed, then removes the action annotations
-// the status now records as pending removal, and finally emits the queued Events.
+// (or the error), patches the status only when it changed, emits the queued Events, and then
+// removes the action annotations the status now records as pending removal.
 func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope, res ctrl.Result, retErr error) (ctrl.Result, error) {
 	ro := s.rollout
 	if s.plan != nil {
@@ -58,7 +58,15 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 			}
 			return res, errors.Join(retErr, fmt.Errorf("writing status: %w", err))
 		}
-		r.own.wrote(client.ObjectKeyFromObject(ro), s.base.ResourceVersion)
+		r.own.wrote(client.ObjectKeyFromObject(ro), s.base.ResourceVersion, ro.ResourceVersion)
+	}
+	// The status records what happened: the Events say so now, whatever comes next.
+	for _, ev := range s.events {
+		typ := corev1.EventTypeNormal
+		if ev.Warning {
+			typ = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(ro, nil, typ, ev.Reason, "Reconcile", "%s", ev.Message)
 	}
 	if s.plan != nil && len(s.plan.RemoveAnnotations) > 0 {
 		// status.pendingRemoval now records them, so a restart before this removal does not act
@@ -67,13 +75,6 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		if err := r.removeAnnotations(ctx, ro, s.plan.RemoveAnnotations); err != nil {
 			return res, errors.Join(retErr, err)
 		}
-	}
-	for _, ev := range s.events {
-		typ := corev1.EventTypeNormal
-		if ev.Warning {
-			typ = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(ro, nil, typ, ev.Reason, "Reconcile", "%s", ev.Message)
 	}
 	return res, retErr
 }
@@ -98,7 +99,7 @@ func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1
 	if err := r.Patch(ctx, ro, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldOwner)); err != nil {
 		return fmt.Errorf("removing action annotations %v: %w", keys, err)
 	}
-	r.own.wrote(client.ObjectKeyFromObject(ro), before)
+	r.own.wrote(client.ObjectKeyFromObject(ro), before, ro.ResourceVersion)
 	return nil
 }
 

@@ -139,7 +139,7 @@ func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, ro *cutoverv1al
 	if err := r.Patch(ctx, ro, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
 		return fmt.Errorf("adding finalizer %s: %w", TrafficFinalizer, err)
 	}
-	r.own.wrote(client.ObjectKeyFromObject(ro), orig.ResourceVersion)
+	r.own.wrote(client.ObjectKeyFromObject(ro), orig.ResourceVersion, ro.ResourceVersion)
 	return nil
 }
 
