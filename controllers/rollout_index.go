@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -58,7 +59,8 @@ func routingRefs(obj client.Object) []string {
 	if ist.DestinationRule.Name != "" {
 		out = append(out, refKey(kindDestinationRule, ro.Namespace, ist.DestinationRule.Name))
 	}
-	refs := ist.VirtualServices
+	// A copy: appending to the cached object's own slice could write into its backing array.
+	refs := slices.Clone(ist.VirtualServices)
 	if ist.VirtualService != nil {
 		refs = append(refs, *ist.VirtualService)
 	}

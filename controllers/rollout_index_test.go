@@ -45,6 +45,14 @@ func TestRoutingRefs(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("routingRefs = %v, want %v", got, want)
 	}
+	single := &cutoverv1alpha1.Rollout{ObjectMeta: meta, Spec: cutoverv1alpha1.RolloutSpec{
+		TrafficRouting: &cutoverv1alpha1.TrafficRouting{Istio: &cutoverv1alpha1.IstioTrafficRouting{
+			VirtualService: &cutoverv1alpha1.IstioVirtualService{Name: "checkout"},
+		}},
+	}}
+	if got, want := routingRefs(single), []string{"VirtualService/shop/checkout"}; !slices.Equal(got, want) {
+		t.Errorf("routingRefs of spec.trafficRouting.istio.virtualService = %v, want %v", got, want)
+	}
 	if got := routingRefs(&cutoverv1alpha1.Rollout{ObjectMeta: meta}); len(got) != 0 {
 		t.Errorf("a Rollout without routing names nothing, got %v", got)
 	}
