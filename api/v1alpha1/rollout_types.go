@@ -630,7 +630,7 @@ type RolloutProgress struct {
 // +kubebuilder:printcolumn:name="Stable",type=string,JSONPath=`.status.stableRevision`
 // +kubebuilder:printcolumn:name="Current",type=string,JSONPath=`.status.currentRevision`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
-// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters: it is the value of the cutover.dev/rollout label on every ReplicaSet and pod",fieldPath=".metadata"
+// +kubebuilder:validation:XValidation:rule="oldSelf.hasValue() || self.metadata.name.size() <= 63",optionalOldSelf=true,message="metadata.name must be at most 63 characters: it is the value of the cutover.dev/rollout label on every ReplicaSet and pod",fieldPath=".metadata"
 type Rollout struct {
 	metav1.TypeMeta `json:",inline"`
 

@@ -99,7 +99,8 @@ func TestAPauseLeftInTheSameRoundIsNotAnnounced(t *testing.T) {
 		t.Errorf("step = %d, want 2 (setWeight 50, waiting for pods)", *out.Status.CurrentStepIndex)
 	}
 
-	// A pause of 0s behaves the same: passed at once, not announced.
+	// A pause of 0s behaves the same: passed at once, not announced. Admission refuses it, but
+	// the planner does not rely on that.
 	zero := cutoverv1alpha1.CanaryStep{Pause: &cutoverv1alpha1.PauseStep{Duration: &metav1.Duration{}}}
 	z := newCluster(canarySpec(2, setWeight(50), zero, setWeight(100)), revA)
 	z.settle(t, true)
