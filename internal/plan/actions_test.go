@@ -129,7 +129,10 @@ func TestAPromoteGivenWhileWaitingForPodsDoesNotPassTheNextPause(t *testing.T) {
 		t.Fatalf("step %d phase %s, want the pause{} at step 1 entered and waiting", *out.Status.CurrentStepIndex, out.Status.Phase)
 	}
 	if got := reasons(out.Events); !slices.Equal(got, []string{"!" + EventActionIgnored, EventPaused}) {
-		t.Errorf("events %v, want ActionIgnored for the promote and Paused", got)
+		t.Fatalf("events %v, want ActionIgnored for the promote and Paused", got)
+	}
+	if msg := out.Events[0].Message; !strings.Contains(msg, "read before step 2 was reached") {
+		t.Errorf("the Warning does not say the promote came before the pause: %q", msg)
 	}
 	if out.Status.LastAction != nil {
 		t.Errorf("lastAction = %+v, want none", *out.Status.LastAction)
@@ -157,5 +160,61 @@ func TestAUsedPromoteIsTheLastAction(t *testing.T) {
 	out := Compute(c.input())
 	if la := out.Status.LastAction; la == nil || la.Type != ActionPromote || la.Revision != revB {
 		t.Errorf("lastAction = %+v, want Promote of %s", la, revB)
+	}
+}
+
+func TestAnAbortDuringTheWaitAfterARetryIsTaken(t *testing.T) {
+	// An abort and a retry in one round: the revision starts again, and waits for pods.
+	c := atPause(t)
+	c.rs[revB].available = 0
+	c.actions.Abort = cutoverv1alpha1.ValueTrue
+	c.actions.Retry = cutoverv1alpha1.ValueTrue
+	c.apply(Compute(c.input()))
+	c.apply(Compute(c.input())) // both annotations are gone; still waiting
+	if c.status.Phase != cutoverv1alpha1.PhaseProgressing {
+		t.Fatalf("setup: phase %s, want Progressing (waiting for pods)", c.status.Phase)
+	}
+	c.actions.Abort = cutoverv1alpha1.ValueTrue
+	out := Compute(c.input())
+	if got := reasons(out.Events); !slices.Contains(got, EventAborted) || out.Status.Phase != cutoverv1alpha1.PhaseAborted {
+		t.Errorf("abort during the wait: events %v, phase %s; want it taken", got, out.Status.Phase)
+	}
+}
+
+func TestABlueGreenPromoteAfterAnEarlyOneSwitches(t *testing.T) {
+	c := bgMesh(t, 4)
+	c.desired = revision(revB)
+	c.apply(Compute(c.input())) // B created; the preview waits for its pods
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.apply(Compute(c.input())) // too early: ignored
+	c.apply(Compute(c.input())) // the annotation is gone; the preview still waits
+	c.allAvailable()
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	out := Compute(c.input())
+	if got := reasons(out.Events); !slices.Contains(got, EventPromoted) || out.Traffic == nil || out.Traffic.CanaryWeight != 100 {
+		t.Errorf("promote with the preview ready: events %v, Traffic %+v; want the switch", got, out.Traffic)
+	}
+}
+
+func TestAPauseAtStepOneOfANewRevisionIsAnnounced(t *testing.T) {
+	c := newCluster(canarySpec(4, pause(0), setWeight(50)), revA)
+	c.settle(t, true)
+	c.desired = revision(revB)
+	out := Compute(c.input())
+	if got := reasons(out.Events); !slices.Equal(got, []string{EventPaused}) {
+		t.Errorf("new revision at a pause{}: events %v, want Paused", got)
+	}
+}
+
+func TestAnEntryWithoutRevisionCountsAsTheDesiredOnes(t *testing.T) {
+	// Written by a version whose entries had no revision; the annotation is still there.
+	c := atPause(t)
+	c.status.PendingRemoval = []string{cutoverv1alpha1.AnnotationPromote + "=true"}
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	out := Compute(c.input())
+	if len(out.Events) != 0 || !slices.Equal(out.RemoveAnnotations, []string{cutoverv1alpha1.AnnotationPromote}) ||
+		*out.Status.CurrentStepIndex != 1 {
+		t.Errorf("events %v, remove %v, step %d; want the annotation removed unread, without an Event",
+			reasons(out.Events), out.RemoveAnnotations, *out.Status.CurrentStepIndex)
 	}
 }

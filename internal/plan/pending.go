@@ -38,7 +38,9 @@ func (p *planner) skipPending() {
 		*v = ""
 		p.consume(e.key)
 		p.skipped[e.key] = e
-		if d := p.in.Desired.Hash; d != "" && e.rev != d {
+		// An entry without a revision was written before entries had one: it is taken to be
+		// the desired revision's.
+		if d := p.in.Desired.Hash; d != "" && e.rev != "" && e.rev != d {
 			p.event(true, EventActionIgnored, fmt.Sprintf("%s=%s removed without acting on revision %s: it was taken for revision %s; annotate it again to act on %s",
 				e.key, e.val, d, e.rev, d))
 		}
@@ -48,10 +50,13 @@ func (p *planner) skipPending() {
 // recordPending records the annotations being removed, so a restart before their removal does
 // not act on them again: an annotation taken now is recorded for the desired revision, one
 // removed unread keeps the entry that hid it. Once the annotations are gone the record is
-// cleared, but not on its own while the rollout waits for pods of the revision it was taken
-// for: the status is written again when the wait ends, and clearing the record then saves a
-// write. Meanwhile the same annotation set again is removed unread; it would have nothing to act
-// on during such a wait anyway. Entries of another revision are never kept that way.
+// cleared. One entry waits instead: a canary's promote, while the rollout waits for pods of the
+// revision it was taken for. The status is written again when the wait ends, and clearing the
+// record then saves a write. Meanwhile the same promote set again is removed unread; it would
+// have nothing to act on during such a wait anyway (a promote=true is for the step the round
+// starts at, and a setWeight step takes none). An abort or a retry, and a blue-green promote
+// (which switches as soon as the preview is ready), are never kept that way: a new one during
+// the wait is a new action.
 func (p *planner) recordPending() {
 	var rec []string
 	for _, key := range p.out.RemoveAnnotations {
@@ -61,9 +66,9 @@ func (p *planner) recordPending() {
 			rec = append(rec, pendingEntry{key: key, val: *v, rev: p.in.Desired.Hash}.String())
 		}
 	}
-	if len(rec) == 0 && p.out.State.Reason == cutoverv1alpha1.ReasonWaitingForAvailability {
+	if len(rec) == 0 && p.out.State.Reason == cutoverv1alpha1.ReasonWaitingForAvailability && p.blueGreen() == nil {
 		for _, s := range p.in.Status.PendingRemoval {
-			if parsePending(s).rev == p.in.Desired.Hash {
+			if e := parsePending(s); e.key == cutoverv1alpha1.AnnotationPromote && e.rev == p.in.Desired.Hash {
 				rec = append(rec, s)
 			}
 		}

@@ -28,6 +28,9 @@ type planner struct {
 	orig Actions
 	// skipped are the pendingRemoval entries whose annotation skipPending hid, by key.
 	skipped map[string]pendingEntry
+	// restarted is set when the step index went back to 0 this round (a new revision or a
+	// retry): step 0 is then entered, not resumed.
+	restarted bool
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -249,6 +252,7 @@ func (p *planner) progress(stable string) {
 		p.st.CurrentRevision = d.Hash
 		p.st.CurrentStepIndex = ptr(int32(0))
 		p.st.Gates = nil
+		p.restarted = true
 	}
 	if p.st.CurrentStepIndex == nil {
 		p.st.CurrentStepIndex = ptr(int32(0))

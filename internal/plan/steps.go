@@ -132,6 +132,7 @@ func (p *planner) retry() {
 	pr := p.progressRecord()
 	*pr = cutoverv1alpha1.RolloutProgress{Revision: p.in.Desired.Hash, StepStartedAt: &p.now, LastProgressAt: &p.now}
 	p.st.CurrentStepIndex = ptr(int32(0))
+	p.restarted = true
 	p.event(false, EventRetried, fmt.Sprintf("revision %s retried from step 1", p.in.Desired.Hash))
 }
 
@@ -160,7 +161,7 @@ func (p *planner) runCanary(stable string, ap approval) {
 		idx++
 		p.advanceTo(idx)
 	}
-	if idx > start && idx < len(steps) && steps[idx].Pause != nil {
+	if (idx > start || p.restarted) && idx < len(steps) && steps[idx].Pause != nil {
 		// Entering a pause is announced at once; a pause passed within this round is not.
 		p.position(EventPaused, fmt.Sprintf("step %d/%d: %d%% to revision %s, %s",
 			idx+1, len(steps), weightAt(steps, idx), d, pauseWords(steps[idx].Pause)))
@@ -257,10 +258,20 @@ func (p *planner) unusedPromote() {
 
 // waitingFor says in words what the rollout waits for instead of a promote.
 func (p *planner) waitingFor() string {
+	if p.out.State.Phase == cutoverv1alpha1.PhasePaused && p.st.CurrentStepIndex != nil && p.enteredThisRound() {
+		return fmt.Sprintf("it was read before step %d was reached, and a promote is for the step the rollout waits at when it is given",
+			*p.st.CurrentStepIndex+1)
+	}
 	if msg := p.out.State.Message; msg != "" {
 		return "nothing waits for a promote (" + msg + ")"
 	}
 	return "nothing waits for a promote"
+}
+
+// enteredThisRound reports whether the step the rollout is at was entered in this round.
+func (p *planner) enteredThisRound() bool {
+	before := p.in.Status.CurrentStepIndex
+	return p.restarted || before == nil || *before != *p.st.CurrentStepIndex
 }
 
 // complete makes the desired revision stable once it runs all replicas, and deletes the old one.

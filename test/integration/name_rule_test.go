@@ -18,6 +18,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -67,8 +68,14 @@ func TestNameRuleOnlyOnCreate(t *testing.T) {
 		WithTimeout(30 * time.Second).WithPolling(200 * time.Millisecond).Should(gomega.Succeed())
 
 	restore()
-	probe := validRollout(ns, strings.Repeat("p", 70))
-	g.Eventually(func() error { return k8sClient.Create(ctx, probe.DeepCopy()) }).
+	// The API server takes the restored CRD up a moment later; each attempt is a new name, so
+	// that one accepted meanwhile does not turn the next into AlreadyExists.
+	attempt := 0
+	g.Eventually(func() error {
+		attempt++
+		probe := validRollout(ns, fmt.Sprintf("%s%d", strings.Repeat("p", 64), attempt))
+		return k8sClient.Create(ctx, probe)
+	}).
 		WithTimeout(30*time.Second).WithPolling(200*time.Millisecond).
 		Should(gomega.MatchError(gomega.ContainSubstring("metadata.name must be at most 63 characters")),
 			"the name rule is back for new Rollouts")
