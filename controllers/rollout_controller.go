@@ -112,6 +112,9 @@ func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &cutoverv1alpha1.Rollout{}, routingRefIndex, routingRefs); err != nil {
 		return fmt.Errorf("indexing Rollouts by routing object: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, replicaSetOwnerIndex, replicaSetOwner); err != nil {
+		return fmt.Errorf("indexing ReplicaSets by owner Rollout: %w", err)
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&cutoverv1alpha1.Rollout{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).

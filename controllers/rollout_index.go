@@ -21,6 +21,9 @@ import (
 	"slices"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -89,4 +92,32 @@ func (r *RolloutReconciler) rolloutsNaming(kind string) func(context.Context, cl
 		}
 		return out
 	}
+}
+
+// replicaSetOwnerIndex is the cache index of ReplicaSets by the name of the Rollout that
+// controls them. The owner reference, not a label, says which ReplicaSets are a Rollout's: a
+// label removed out of band must not hide a ReplicaSet (the Rollout would create it again and
+// be refused, for ever).
+const replicaSetOwnerIndex = "cutover.dev/owner-rollout"
+
+// replicaSetOwner is the index function of replicaSetOwnerIndex.
+func replicaSetOwner(obj client.Object) []string {
+	ref := metav1.GetControllerOf(obj)
+	if ref == nil || ref.Kind != "Rollout" {
+		return nil
+	}
+	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != cutoverv1alpha1.GroupVersion.Group {
+		return nil
+	}
+	return []string{ref.Name}
+}
+
+// revisionOf is the revision of a managed ReplicaSet. It is read from the selector, which the
+// API server keeps immutable, so that an edited label does not change it; the label is the
+// fallback.
+func revisionOf(rs *appsv1.ReplicaSet) string {
+	if sel := rs.Spec.Selector; sel != nil && sel.MatchLabels[cutoverv1alpha1.LabelRevision] != "" {
+		return sel.MatchLabels[cutoverv1alpha1.LabelRevision]
+	}
+	return rs.Labels[cutoverv1alpha1.LabelRevision]
 }

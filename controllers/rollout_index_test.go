@@ -20,7 +20,9 @@ import (
 	"slices"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
@@ -58,5 +60,40 @@ func TestRoutingRefs(t *testing.T) {
 	}
 	if got := routingRefs(&metav1.PartialObjectMetadata{}); got != nil {
 		t.Errorf("not a Rollout: got %v", got)
+	}
+}
+
+func TestReplicaSetOwnerAndRevision(t *testing.T) {
+	owned := func(apiVersion, kind string, controller bool) *appsv1.ReplicaSet {
+		return &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-abc", OwnerReferences: []metav1.OwnerReference{{
+			APIVersion: apiVersion, Kind: kind, Name: "web", UID: "u1", Controller: ptr.To(controller),
+		}}}}
+	}
+	if got := replicaSetOwner(owned(cutoverv1alpha1.GroupVersion.String(), "Rollout", true)); !slices.Equal(got, []string{"web"}) {
+		t.Errorf("a Rollout's ReplicaSet: index %v, want [web]", got)
+	}
+	for name, rs := range map[string]*appsv1.ReplicaSet{
+		"a Deployment's":           owned("apps/v1", "Deployment", true),
+		"another group's Rollout":  owned("argoproj.io/v1alpha1", "Rollout", true),
+		"owned but not controlled": owned(cutoverv1alpha1.GroupVersion.String(), "Rollout", false),
+		"without owner":            {},
+	} {
+		if got := replicaSetOwner(rs); got != nil {
+			t.Errorf("%s ReplicaSet: index %v, want none", name, got)
+		}
+	}
+
+	rs := &appsv1.ReplicaSet{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{cutoverv1alpha1.LabelRevision: "edited"}},
+		Spec: appsv1.ReplicaSetSpec{Selector: &metav1.LabelSelector{
+			MatchLabels: map[string]string{cutoverv1alpha1.LabelRevision: "0123456789"},
+		}},
+	}
+	if got := revisionOf(rs); got != "0123456789" {
+		t.Errorf("revisionOf = %q, want the selector's 0123456789, whatever the label says", got)
+	}
+	rs.Spec.Selector = nil
+	if got := revisionOf(rs); got != "edited" {
+		t.Errorf("revisionOf without a selector = %q, want the label", got)
 	}
 }

@@ -55,17 +55,17 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 	return ctrl.Result{}, nil
 }
 
-// listReplicaSets lists the ReplicaSets this Rollout controls.
+// listReplicaSets lists the ReplicaSets this Rollout controls, by their owner reference.
 func (r *RolloutReconciler) listReplicaSets(ctx context.Context, ro *cutoverv1alpha1.Rollout) ([]*appsv1.ReplicaSet, error) {
 	list := &appsv1.ReplicaSetList{}
 	if err := r.List(ctx, list, client.InNamespace(ro.Namespace),
-		client.MatchingLabels{cutoverv1alpha1.LabelRollout: ro.Name}); err != nil {
+		client.MatchingFields{replicaSetOwnerIndex: ro.Name}); err != nil {
 		return nil, fmt.Errorf("listing ReplicaSets: %w", err)
 	}
 	var out []*appsv1.ReplicaSet
 	for i := range list.Items {
 		rs := &list.Items[i]
-		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == ro.UID && rs.Labels[cutoverv1alpha1.LabelRevision] != "" {
+		if ref := metav1.GetControllerOf(rs); ref != nil && ref.UID == ro.UID && revisionOf(rs) != "" {
 			out = append(out, rs)
 		}
 	}
@@ -77,7 +77,7 @@ func (r *RolloutReconciler) listReplicaSets(ctx context.Context, ro *cutoverv1al
 func classifyReplicaSets(s *rolloutScope, all []*appsv1.ReplicaSet) {
 	s.replicaSets = map[string]*appsv1.ReplicaSet{}
 	for _, rs := range all {
-		rev := rs.Labels[cutoverv1alpha1.LabelRevision]
+		rev := revisionOf(rs)
 		if rev == s.desired.Hash && rs.DeletionTimestamp.IsZero() && templateEdited(rs) {
 			s.drifted = append(s.drifted, rs)
 			continue
