@@ -46,6 +46,8 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 			p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: canary, CanaryWeight: 0}
 		}
 		if !p.preSwitch(bg, d, ap) {
+			// A revision superseded before its switch goes once the stable one is whole.
+			p.retireOthers(stable, p.n, stable, d)
 			return
 		}
 		pr.SwitchedAt = &p.now
@@ -57,18 +59,53 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 	p.st.CanaryWeight = 100
 	p.pointServices(d, d)
 	if p.mesh() {
-		p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: d, CanaryWeight: 100}
+		// While the old revision still runs, the new one gets only the traffic its available
+		// pods can serve, as a canary would; the switch is complete when it takes all of it.
+		w := int32(100)
+		if p.n > 0 && !p.available(d, p.n) {
+			w = int32(int64(p.rs[d].Available) * 100 / int64(p.n))
+		}
+		canary := d
+		if w == 0 {
+			canary = "" // as it is: no pod to select yet
+		}
+		p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: canary, CanaryWeight: w}
+		p.st.CanaryWeight = w
 	}
 	p.retireOthers(stable, p.n, stable, d)
 	end := pr.SwitchedAt.Add(bg.GetScaleDownDelay())
-	if p.in.Now.Before(end) || !p.routed(d, 100) {
+	switch {
+	case p.in.Now.Before(end):
 		p.requeue(end.Sub(p.in.Now))
 		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
 			fmt.Sprintf("switched to %s; revision %s keeps running until %s (annotate %s=true to switch back)",
 				d, stable, end.UTC().Format(time.RFC3339), cutoverv1alpha1.AnnotationAbort))
+	case !p.available(d, p.n):
+		p.awaitSwitched(stable)
+	case !p.routed(d, 100):
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
+			fmt.Sprintf("switched to %s; waiting for the routing to carry all traffic to it before revision %s goes", d, stable))
+	default:
+		p.complete(stable)
+	}
+}
+
+// awaitSwitched keeps the old revision after scaleDownDelay while the new one lacks available
+// pods: it is torn down only once the new one is whole. With no progress for the progress
+// deadline, the switch is aborted and all traffic goes back to the old revision.
+func (p *planner) awaitSwitched(stable string) {
+	d, avail := p.in.Desired.Hash, p.rs[p.in.Desired.Hash].Available
+	p.trackProgress(avail)
+	if p.deadlineExceeded() {
+		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, fmt.Sprintf(
+			"revision %s made no progress for spec.progressDeadlineSeconds after the switch (%d/%d pods available): aborted, all traffic back to %s",
+			d, avail, p.n, stable), true)
+		p.abortedState(stable)
 		return
 	}
-	p.complete(stable)
+	p.requeueForDeadline()
+	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
+		fmt.Sprintf("switched to %s, %d/%d pods available; revision %s keeps running until it is whole", d, avail, p.n, stable))
 }
 
 // preSwitch waits for the new revision to be available and for the promotion rule; it reports

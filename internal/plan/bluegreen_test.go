@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +112,76 @@ func TestHeldMeshRolloutWithoutReplicasKeepsItsPlannedWeight(t *testing.T) {
 	out := Compute(c.input())
 	if out.Traffic == nil || out.Traffic.CanaryWeight != 50 {
 		t.Errorf("held with 0 replicas: Traffic %+v, want the planned weight 50 put back", out.Traffic)
+	}
+}
+
+func TestBlueGreenPreviewSupersededBeforeItsSwitchIsDeleted(t *testing.T) {
+	c := bgMesh(t, 4)
+	c.desired = revision(revB)
+	c.settle(t, true) // B's preview is ready, waiting for a promote
+	c.desired = revision(revC)
+	c.settle(t, true)
+	if c.rs[revB] != nil {
+		t.Errorf("ReplicaSets %s: B was superseded before its switch and must go", describeRS(c))
+	}
+	if c.rs[revA] == nil || c.rs[revC] == nil || c.status.Phase != cutoverv1alpha1.PhasePaused {
+		t.Errorf("ReplicaSets %s, phase %s; want A stable and C's preview waiting", describeRS(c), c.status.Phase)
+	}
+}
+
+func TestBlueGreenMeshSwitchFollowsTheNewPods(t *testing.T) {
+	c := bgMesh(t, 4)
+	c.desired = revision(revB)
+	c.settle(t, true)
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.settle(t, true) // switched; A keeps running for a minute
+	c.rs[revB].available = 1
+	out := Compute(c.input())
+	if want := (Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 25}); out.Traffic == nil || *out.Traffic != want {
+		t.Errorf("B down to 1/4 after the switch: Traffic %+v, want %+v", out.Traffic, want)
+	}
+	if len(out.Delete) != 0 {
+		t.Errorf("deletes %v while B cannot take all the traffic", out.Delete)
+	}
+	c.apply(out)
+	c.now = c.now.Add(time.Minute)
+	c.settle(t, false)
+	if c.rs[revA] == nil || c.status.Phase == cutoverv1alpha1.PhaseHealthy {
+		t.Errorf("after scaleDownDelay with B at 1/4: ReplicaSets %s, phase %s; want A kept until B is whole",
+			describeRS(c), c.status.Phase)
+	}
+	c.allAvailable()
+	c.settle(t, true)
+	if c.rs[revA] != nil || c.status.StableRevision != revB || c.router.truth.CanaryWeight != 0 {
+		t.Errorf("B whole again: ReplicaSets %s, stable %s, routing %s; want B alone and stable",
+			describeRS(c), c.status.StableRevision, describeTraffic(c.router.truth))
+	}
+}
+
+func TestBlueGreenKeepsTheOldRevisionUntilTheNewOneIsWhole(t *testing.T) {
+	spec := withDeadline(canarySpec(4), 300)
+	spec.Strategy = cutoverv1alpha1.RolloutStrategy{BlueGreen: &cutoverv1alpha1.BlueGreenStrategy{
+		ActiveService: "web", AutoPromote: ptr(false), ScaleDownDelay: &metav1.Duration{Duration: time.Minute},
+	}}
+	c := newCluster(spec, revA)
+	c.settle(t, true)
+	c.desired = revision(revB)
+	c.settle(t, true)
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.settle(t, true) // switched
+	c.rs[revB].available = 2
+	c.now = c.now.Add(2 * time.Minute) // past scaleDownDelay
+	out := Compute(c.input())
+	if slices.Contains(out.Delete, revA) || out.Status.Phase != cutoverv1alpha1.PhaseProgressing ||
+		!strings.Contains(out.Status.Message, "2/4 pods available") {
+		t.Fatalf("B at 2/4 after scaleDownDelay: delete %v, phase %s, message %q; want A kept and the wait explained",
+			out.Delete, out.Status.Phase, out.Status.Message)
+	}
+	c.apply(out)
+	// No progress for the deadline: the switch is aborted, the active Service back on A.
+	c.now = c.now.Add(301 * time.Second)
+	out = Compute(c.input())
+	if out.Status.Phase != cutoverv1alpha1.PhaseAborted || out.Services == nil || out.Services.Active != revA {
+		t.Errorf("deadline passed: phase %s, Services %+v; want Aborted with the active Service on A", out.Status.Phase, out.Services)
 	}
 }
