@@ -62,8 +62,8 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 		// While the old revision still runs, the new one gets only the traffic its available
 		// pods can serve, as a canary would; the switch is complete when it takes all of it.
 		w := int32(100)
-		if p.n > 0 && !p.available(d, p.n) {
-			w = int32(int64(p.rs[d].Available) * 100 / int64(p.n))
+		if a := p.rs[d].Available; p.n > 0 && a < p.n {
+			w = int32(int64(a) * 100 / int64(p.n))
 		}
 		canary := d
 		if w == 0 {

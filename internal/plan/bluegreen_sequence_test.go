@@ -68,7 +68,7 @@ func TestBlueGreenSequences(t *testing.T) {
 			t.Logf("blue-green sequences went through: %v", stats)
 			for _, k := range []string{
 				"event " + EventCompleted, "event " + EventPromoted, "event " + EventWeightChanged,
-				"event " + EventRetried, "event " + EventAborted, "superseded", "restart",
+				"event " + EventRetried, "event " + EventAborted, "superseded", "restart", "scaled",
 				"converged Healthy", "converged Aborted",
 			} {
 				if stats[k] == 0 {

@@ -438,7 +438,7 @@ func TestRolloutSequencesMesh(t *testing.T) {
 		"event " + EventCompleted, "event " + EventPromoted, "event " + EventWeightChanged,
 		"event " + EventRetried, "event " + EventRolledBack,
 		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
-		"superseded", "restart", "converged Healthy", "converged Aborted",
+		"superseded", "restart", "scaled", "converged Healthy", "converged Aborted",
 		"drift", "drift reverted", "stale read", "write dropped", "pod loss",
 		"canary routed", "weight held back", "completion waits for weight 100", "deletion waits for traffic to leave",
 		"drift while held", "weight lowered during a hold",
@@ -489,5 +489,27 @@ func TestMeshFixpointAfterDrift(t *testing.T) {
 		if c.status.Phase != cutoverv1alpha1.PhasePaused || *c.status.CurrentStepIndex != 1 {
 			t.Errorf("drift %s moved the rollout: %s step %v", describeTraffic(drift), c.status.Phase, c.status.CurrentStepIndex)
 		}
+	}
+}
+
+// TestScaleDownTrustsTheLastPlannedWeightOverAStaleRead: the router's cache may show a weight
+// older than the one the last plan wrote. A round that scales the canary down (an abort and a
+// retry together restart it at a lower weight) keeps the pods that the last planned weight
+// needs, until the router is seen to carry the lower one.
+func TestScaleDownTrustsTheLastPlannedWeightOverAStaleRead(t *testing.T) {
+	c := meshHealthy(t, canarySpec(4, setWeight(50), pause(0), setWeight(100), pause(0)))
+	c.desired = revision(revB)
+	c.settle(t, true)
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.settle(t, true)
+	if want := (Traffic{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 100}); c.router.truth != want || *c.status.CurrentStepIndex != 3 {
+		t.Fatalf("setup: routing %s at step %d, want %s at the last pause", describeTraffic(c.router.truth), *c.status.CurrentStepIndex, describeTraffic(want))
+	}
+	in := c.input()
+	in.Traffic = &Traffic{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 50} // a read one write late
+	in.Actions = Actions{Abort: cutoverv1alpha1.ValueTrue, Retry: cutoverv1alpha1.ValueTrue}
+	out := Compute(in)
+	if out.Scale[revB] < 4 {
+		t.Errorf("canary scaled to %d while the router may still send it 100%%; want 4", out.Scale[revB])
 	}
 }

@@ -353,6 +353,13 @@ func (s *sim) inject(i int) {
 		c.spec.Paused = !c.spec.Paused
 		s.logf("  inject: spec.paused=%v", c.spec.Paused)
 	}
+	if !c.spec.Paused && p(0.01) {
+		// kubectl scale, or an autoscaler, through the scale subresource. Not during a hold,
+		// which holds the sizes too (see the docs of spec.paused).
+		c.spec.Replicas = ptr(r.Int32N(11))
+		s.logf("  inject: spec.replicas=%d", *c.spec.Replicas)
+		s.count("scaled")
+	}
 	if p(0.02) {
 		s.stallTill = i + 5 + r.IntN(35)
 		s.logf("  inject: pods of %s stall until iteration %d", c.desired.Hash, s.stallTill)
@@ -621,7 +628,7 @@ func TestRolloutSequences(t *testing.T) {
 		"event " + EventWeightChanged, "event " + EventPaused, "event " + EventRetried,
 		"event " + EventRolledBack, "event " + EventActionIgnored,
 		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
-		"superseded", "restart", "converged Healthy", "converged Aborted",
+		"superseded", "restart", "scaled", "converged Healthy", "converged Aborted",
 	} {
 		if stats[k] == 0 {
 			t.Errorf("no sequence went through %q", k)

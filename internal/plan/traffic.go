@@ -93,8 +93,8 @@ func (p *planner) free(rev string) bool {
 	return true
 }
 
-// serving is the number of pods revision rev needs for the traffic the router was observed to
-// send it (all it runs when the routes disagree).
+// serving is the number of pods revision rev needs for the traffic the router was observed, or
+// last asked, to send it (all it runs when the routes disagree).
 func (p *planner) serving(rev string) int32 {
 	t := p.in.Traffic
 	if t == nil || rev == "" {
@@ -113,5 +113,8 @@ func (p *planner) serving(rev string) int32 {
 	if t.StableRevision == rev && t.CanaryWeight < 100 {
 		need += canaryReplicas(p.n, 100-t.CanaryWeight)
 	}
+	// The routing objects come from a cache that may not show the last write yet: the weight
+	// the last plan gave rev (see planned) counts as well.
+	need = max(need, canaryReplicas(p.n, p.planned(rev)))
 	return min(need, p.n)
 }
