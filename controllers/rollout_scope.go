@@ -43,7 +43,9 @@ type rolloutScope struct {
 	desired     plan.Revision
 	pinned      *corev1.PodTemplateSpec // spec.template with images pinned and the revision label
 	traffic     *plan.Traffic           // what the traffic router found; nil without a router
-	blocked     *plan.Problem
+	// activeService is the revision the blue-green active Service selects ("" if none).
+	activeService string
+	blocked       *plan.Problem
 
 	// planned
 	plan *plan.Output
@@ -110,6 +112,8 @@ func planInput(s *rolloutScope) plan.Input {
 		Desired: s.desired,
 		Traffic: s.traffic,
 		Blocked: s.blocked,
+		// The active Service's selection, as observed.
+		ActiveService: s.activeService,
 		Actions: plan.Actions{
 			Promote: ro.Annotations[cutoverv1alpha1.AnnotationPromote],
 			Abort:   ro.Annotations[cutoverv1alpha1.AnnotationAbort],

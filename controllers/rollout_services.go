@@ -53,7 +53,10 @@ func (r *RolloutReconciler) observeServices(ctx context.Context, s *rolloutScope
 		return nil
 	}
 	for _, ref := range blueGreenServices(s.rollout) {
-		_, err := r.Services.Observe(ctx, s.rollout.Namespace, ref.name)
+		rev, err := r.Services.Observe(ctx, s.rollout.Namespace, ref.name)
+		if err == nil && ref.role == "activeService" {
+			s.activeService = rev
+		}
 		switch {
 		case errors.Is(err, traffic.ErrReferenceNotFound):
 			s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,

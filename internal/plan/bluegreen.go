@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
 
@@ -53,6 +55,7 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 		pr.SwitchedAt = &p.now
 		pr.PreviousStable = stable
 		pr.LastProgressAt = &p.now
+		pr.ObservedAvailable = p.rs[d].Available
 		p.event(false, EventWeightChanged, fmt.Sprintf("switched all traffic to revision %s; revision %s keeps running for %s",
 			d, stable, bg.GetScaleDownDelay()))
 	}
@@ -81,7 +84,7 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 			fmt.Sprintf("switched to %s; revision %s keeps running until %s (annotate %s=true to switch back)",
 				d, stable, end.UTC().Format(time.RFC3339), cutoverv1alpha1.AnnotationAbort))
 	case !p.available(d, p.n):
-		p.awaitSwitched(stable)
+		p.awaitSwitched(stable, end)
 	case !p.routed(d, 100):
 		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
 			fmt.Sprintf("switched to %s; waiting for the routing to carry all traffic to it before revision %s goes", d, stable))
@@ -92,10 +95,14 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 
 // awaitSwitched keeps the old revision after scaleDownDelay while the new one lacks available
 // pods: it is torn down only once the new one is whole. With no progress for the progress
-// deadline, the switch is aborted and all traffic goes back to the old revision.
-func (p *planner) awaitSwitched(stable string) {
+// deadline, counted from the end of the delay at the earliest, the switch is aborted and all
+// traffic goes back to the old revision.
+func (p *planner) awaitSwitched(stable string, delayEnd time.Time) {
 	d, avail := p.in.Desired.Hash, p.rs[p.in.Desired.Hash].Available
 	p.trackProgress(avail)
+	if pr := p.progressRecord(); pr.LastProgressAt == nil || pr.LastProgressAt.Time.Before(delayEnd) {
+		pr.LastProgressAt = &metav1.Time{Time: delayEnd}
+	}
 	if p.deadlineExceeded() {
 		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, fmt.Sprintf(
 			"revision %s made no progress for spec.progressDeadlineSeconds after the switch (%d/%d pods available): aborted, all traffic back to %s",

@@ -185,3 +185,81 @@ func TestBlueGreenKeepsTheOldRevisionUntilTheNewOneIsWhole(t *testing.T) {
 		t.Errorf("deadline passed: phase %s, Services %+v; want Aborted with the active Service on A", out.Status.Phase, out.Services)
 	}
 }
+
+// bgServices: a blue-green Rollout of 4 replicas switched by Services; the old revision runs
+// for scaleDownDelay after the switch, and the progress deadline is 600s.
+func bgServices(t *testing.T, delay time.Duration) *cluster {
+	spec := withDeadline(canarySpec(4), 600)
+	spec.Strategy = cutoverv1alpha1.RolloutStrategy{BlueGreen: &cutoverv1alpha1.BlueGreenStrategy{
+		ActiveService: "web", AutoPromote: ptr(false), ScaleDownDelay: &metav1.Duration{Duration: delay},
+	}}
+	c := newCluster(spec, revA)
+	c.settle(t, true)
+	if c.activeService != revA {
+		t.Fatalf("setup: the active Service selects %q, want A", c.activeService)
+	}
+	return c
+}
+
+func TestBlueGreenRevisionLeavesOnlyAfterTheActiveServiceDoes(t *testing.T) {
+	c := bgServices(t, time.Minute)
+	c.desired = revision(revB)
+	c.settle(t, true)
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.settle(t, true)
+	if c.activeService != revB {
+		t.Fatalf("setup: the active Service selects %q, want B after the switch", c.activeService)
+	}
+	// C replaces B within scaleDownDelay: traffic goes back to stable A, and B may go only
+	// once the Service is seen on A (the controller deletes before it points Services).
+	c.desired = revision(revC)
+	out := Compute(c.input())
+	if slices.Contains(out.Delete, revB) || out.Services == nil || out.Services.Active != revA {
+		t.Fatalf("C supersedes switched B: delete %v, Services %+v; want B kept and the active Service back on A", out.Delete, out.Services)
+	}
+	c.apply(out)
+	c.settle(t, true)
+	if c.rs[revB] != nil {
+		t.Errorf("ReplicaSets %s: B must go once the Service is on A", describeRS(c))
+	}
+}
+
+func TestBlueGreenWithoutDelayKeepsTheOldRevisionUntilTheServiceMoves(t *testing.T) {
+	c := bgServices(t, 0)
+	c.desired = revision(revB)
+	c.settle(t, true)
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	out := Compute(c.input())
+	if slices.Contains(out.Delete, revA) || out.Services == nil || out.Services.Active != revB {
+		t.Fatalf("switch with scaleDownDelay 0: delete %v, Services %+v; want A kept this round, the Service on B", out.Delete, out.Services)
+	}
+	c.apply(out)
+	c.settle(t, true)
+	if c.rs[revA] != nil || c.status.Phase != cutoverv1alpha1.PhaseHealthy {
+		t.Errorf("ReplicaSets %s, phase %s; want B alone and Healthy", describeRS(c), c.status.Phase)
+	}
+}
+
+func TestBlueGreenDeadlineAfterTheSwitchCountsFromTheEndOfTheDelay(t *testing.T) {
+	c := bgServices(t, 30*time.Minute)
+	c.desired = revision(revB)
+	c.apply(Compute(c.input()))
+	c.rs[revB].available = 3 // last seen at 3/4 before the preview is whole
+	c.apply(Compute(c.input()))
+	c.allAvailable()
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.settle(t, true) // switched
+	c.now = c.now.Add(29 * time.Minute)
+	c.rs[revB].available = 3
+	c.apply(Compute(c.input()))
+	c.now = c.now.Add(time.Minute) // the delay is over, one minute after the pod was lost
+	out := Compute(c.input())
+	if out.Status.Phase == cutoverv1alpha1.PhaseAborted {
+		t.Fatalf("aborted as the delay ended, one minute after B lost a pod; the deadline is 600s")
+	}
+	c.apply(out)
+	c.now = c.now.Add(601 * time.Second)
+	if out = Compute(c.input()); out.Status.Phase != cutoverv1alpha1.PhaseAborted {
+		t.Errorf("no progress for the deadline after the delay: phase %s, want Aborted", out.Status.Phase)
+	}
+}

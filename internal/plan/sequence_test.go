@@ -41,6 +41,8 @@ type cluster struct {
 	// router is the traffic router of a mesh Rollout; nil when the replica ratio carries the
 	// traffic.
 	router *fakeRouter
+	// activeService is the revision a blue-green Rollout's active Service selects.
+	activeService string
 }
 
 func newCluster(spec cutoverv1alpha1.RolloutSpec, desired string) *cluster {
@@ -56,6 +58,9 @@ func (c *cluster) input() Input {
 		Status:  *c.status.DeepCopy(),
 		Actions: c.actions,
 		Desired: c.desired,
+	}
+	if c.spec.Strategy.BlueGreen != nil {
+		in.ActiveService = c.activeService
 	}
 	if c.router != nil {
 		in.Traffic = c.router.observe()
@@ -124,7 +129,14 @@ func (c *cluster) apply(out Output) []string {
 		if _, ok := c.rs[rev]; !ok {
 			bad = append(bad, fmt.Sprintf("Delete %s: no such ReplicaSet", rev))
 		}
+		if rev == c.activeService && c.spec.Strategy.BlueGreen != nil {
+			// The controller deletes ReplicaSets before it points the Services.
+			bad = append(bad, fmt.Sprintf("Delete %s while the active Service selects it", rev))
+		}
 		delete(c.rs, rev)
+	}
+	if out.Services != nil && out.Services.Active != "" {
+		c.activeService = out.Services.Active
 	}
 	switch {
 	case out.Traffic == nil:

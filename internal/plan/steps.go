@@ -278,12 +278,19 @@ func (p *planner) enteredThisRound() bool {
 func (p *planner) complete(stable string) {
 	d := p.in.Desired.Hash
 	p.addHistory(d, p.in.Desired.Images, OutcomePromoted, "all steps completed")
-	p.position(EventCompleted, fmt.Sprintf("revision %s is stable; revision %s is torn down", d, stable))
 	p.st.StableRevision = d
 	p.st.CurrentStepIndex = nil
 	p.st.CanaryWeight = 100
-	delete(p.out.Scale, stable)
-	p.out.Delete = append(p.out.Delete, stable)
+	if p.blueGreen() == nil || p.free(stable) {
+		p.position(EventCompleted, fmt.Sprintf("revision %s is stable; revision %s is torn down", d, stable))
+		delete(p.out.Scale, stable)
+		p.out.Delete = append(p.out.Delete, stable)
+	} else {
+		// The active Service is switched in this round, after the ReplicaSets are changed: the
+		// old revision goes once the Service is seen on the new one.
+		p.position(EventCompleted, fmt.Sprintf("revision %s is stable; revision %s goes once the active Service is seen on %s", d, stable, d))
+		p.out.Scale[stable] = p.rs[stable].Replicas
+	}
 	if p.mesh() {
 		// Both subsets select the new revision; the stable subset takes all traffic again.
 		p.out.Traffic = &Split{StableRevision: d, CanaryRevision: d, CanaryWeight: 0}

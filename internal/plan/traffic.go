@@ -79,8 +79,14 @@ func (p *planner) planned(rev string) int32 {
 	return st.CanaryWeight
 }
 
-// free reports whether revision rev carries no traffic, so its ReplicaSet may go.
+// free reports whether revision rev carries no traffic, so its ReplicaSet may go. A blue-green
+// revision carries traffic while the active Service selects it, as observed or as the last plan
+// switched it (the Service is read from a cache that may not show that write yet).
 func (p *planner) free(rev string) bool {
+	if p.blueGreen() != nil && (p.in.ActiveService == rev || p.planned(rev) != 0) {
+		p.requeue(time.Second) // see routed
+		return false
+	}
 	t := p.in.Traffic
 	if t == nil {
 		return true

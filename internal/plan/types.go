@@ -67,6 +67,9 @@ type Input struct {
 	ReplicaSets []ReplicaSet
 	// Traffic is what the traffic router observed; nil when no router carries the traffic.
 	Traffic *Traffic
+	// ActiveService is the revision the blue-green active Service was observed to select; ""
+	// when there is none.
+	ActiveService string
 	// Blocked, when set, is a terminal problem with the spec found while observing (an image
 	// policy violation, a missing reference). The planner then changes nothing that runs.
 	Blocked *Problem
