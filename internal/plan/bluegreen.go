@@ -64,10 +64,7 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 	if p.mesh() {
 		// While the old revision still runs, the new one gets only the traffic its available
 		// pods can serve, as a canary would; the switch is complete when it takes all of it.
-		w := int32(100)
-		if a := p.rs[d].Available; p.n > 0 && a < p.n {
-			w = int32(int64(a) * 100 / int64(p.n))
-		}
+		w := p.servable(d)
 		canary := d
 		if w == 0 {
 			canary = "" // as it is: no pod to select yet

@@ -137,10 +137,7 @@ func (p *planner) holdRouting() {
 		p.routeStable(stable)
 		return
 	}
-	w := p.st.CanaryWeight
-	if p.n > 0 {
-		w = min(w, int32(int64(p.rs[cur].Available)*100/int64(p.n)))
-	}
+	w := min(p.st.CanaryWeight, p.servable(cur))
 	canary := ""
 	if w > 0 {
 		canary = cur

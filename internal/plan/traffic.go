@@ -29,13 +29,9 @@ func (p *planner) mesh() bool { return p.in.Traffic != nil }
 // revision gets traffic only while its ReplicaSet has the available pods that the weight needs.
 // The canary subset moves to d only once d's pods for the step are available.
 func (p *planner) route(stable, d string, w, prev, want int32) {
-	var allowed int32
-	if p.n > 0 {
-		allowed = int32(int64(p.rs[d].Available) * 100 / int64(p.n))
-	}
 	weight := w
 	if p.rs[d].Available < want {
-		weight = min(prev, allowed)
+		weight = min(prev, p.servable(d))
 	}
 	canary := ""
 	if weight > 0 || p.available(d, want) {
@@ -43,6 +39,15 @@ func (p *planner) route(stable, d string, w, prev, want int32) {
 	}
 	p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: canary, CanaryWeight: weight}
 	p.st.CanaryWeight = weight
+}
+
+// servable is the largest weight revision rev's available pods can serve: 100 × available / N,
+// at most 100. With spec.replicas 0 there are no pods to count, and any weight is servable.
+func (p *planner) servable(rev string) int32 {
+	if p.n <= 0 {
+		return 100
+	}
+	return int32(min(int64(p.rs[rev].Available)*100/int64(p.n), 100))
 }
 
 // routeStable sends all traffic to the stable revision.
