@@ -141,8 +141,7 @@ func (p *planner) retry() {
 func (p *planner) runCanary(stable string, ap approval) {
 	steps := canarySteps(p.in.Spec)
 	d := p.in.Desired.Hash
-	start := int(*p.st.CurrentStepIndex)
-	idx := start
+	idx := int(*p.st.CurrentStepIndex)
 	if ap.full && idx < len(steps) {
 		idx = len(steps)
 		p.advanceTo(idx)
@@ -161,7 +160,7 @@ func (p *planner) runCanary(stable string, ap approval) {
 		idx++
 		p.advanceTo(idx)
 	}
-	if (idx > start || p.restarted) && idx < len(steps) && steps[idx].Pause != nil {
+	if idx < len(steps) && steps[idx].Pause != nil && p.enteredThisRound() {
 		// Entering a pause is announced at once; a pause passed within this round is not.
 		p.position(EventPaused, fmt.Sprintf("step %d/%d: %d%% to revision %s, %s",
 			idx+1, len(steps), weightAt(steps, idx), d, pauseWords(steps[idx].Pause)))
@@ -281,13 +280,14 @@ func (p *planner) complete(stable string) {
 	p.st.StableRevision = d
 	p.st.CurrentStepIndex = nil
 	p.st.CanaryWeight = 100
-	if p.blueGreen() == nil || p.free(stable) {
+	if p.free(stable) {
 		p.position(EventCompleted, fmt.Sprintf("revision %s is stable; revision %s is torn down", d, stable))
 		delete(p.out.Scale, stable)
 		p.out.Delete = append(p.out.Delete, stable)
 	} else {
-		// The active Service is switched in this round, after the ReplicaSets are changed: the
-		// old revision goes once the Service is seen on the new one.
+		// Only a blue-green active Service can still hold it (a canary completes once the
+		// routing is seen at 100%): it is switched in this round, after the ReplicaSets are
+		// changed, and the old revision goes once the Service is seen on the new one.
 		p.position(EventCompleted, fmt.Sprintf("revision %s is stable; revision %s goes once the active Service is seen on %s", d, stable, d))
 		p.out.Scale[stable] = p.rs[stable].Replicas
 	}
