@@ -11,15 +11,19 @@ import (
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
 
-// bgMesh: a blue-green Rollout of n replicas whose traffic Istio carries; it switches on a
-// promote and keeps the old revision for a minute after the switch.
-func bgMesh(t *testing.T, n int32) *cluster {
+// blueGreenSpec: a blue-green Rollout of n replicas with an active Service; it switches on a
+// promote and keeps the old revision for delay after the switch.
+func blueGreenSpec(n int32, delay time.Duration) cutoverv1alpha1.RolloutSpec {
 	spec := canarySpec(n)
 	spec.Strategy = cutoverv1alpha1.RolloutStrategy{BlueGreen: &cutoverv1alpha1.BlueGreenStrategy{
-		AutoPromote:    ptr(false),
-		ScaleDownDelay: &metav1.Duration{Duration: time.Minute},
+		ActiveService: "web", AutoPromote: ptr(false), ScaleDownDelay: &metav1.Duration{Duration: delay},
 	}}
-	c := newMeshCluster(spec, revA)
+	return spec
+}
+
+// bgMesh: blueGreenSpec(n, 1m) whose traffic Istio carries.
+func bgMesh(t *testing.T, n int32) *cluster {
+	c := newMeshCluster(blueGreenSpec(n, time.Minute), revA)
 	c.settle(t, true)
 	if c.status.Phase != cutoverv1alpha1.PhaseHealthy {
 		t.Fatalf("setup: phase %s, want Healthy", c.status.Phase)
@@ -159,11 +163,7 @@ func TestBlueGreenMeshSwitchFollowsTheNewPods(t *testing.T) {
 }
 
 func TestBlueGreenKeepsTheOldRevisionUntilTheNewOneIsWhole(t *testing.T) {
-	spec := withDeadline(canarySpec(4), 300)
-	spec.Strategy = cutoverv1alpha1.RolloutStrategy{BlueGreen: &cutoverv1alpha1.BlueGreenStrategy{
-		ActiveService: "web", AutoPromote: ptr(false), ScaleDownDelay: &metav1.Duration{Duration: time.Minute},
-	}}
-	c := newCluster(spec, revA)
+	c := newCluster(withDeadline(blueGreenSpec(4, time.Minute), 300), revA)
 	c.settle(t, true)
 	c.desired = revision(revB)
 	c.settle(t, true)
@@ -189,11 +189,7 @@ func TestBlueGreenKeepsTheOldRevisionUntilTheNewOneIsWhole(t *testing.T) {
 // bgServices: a blue-green Rollout of 4 replicas switched by Services; the old revision runs
 // for scaleDownDelay after the switch, and the progress deadline is 600s.
 func bgServices(t *testing.T, delay time.Duration) *cluster {
-	spec := withDeadline(canarySpec(4), 600)
-	spec.Strategy = cutoverv1alpha1.RolloutStrategy{BlueGreen: &cutoverv1alpha1.BlueGreenStrategy{
-		ActiveService: "web", AutoPromote: ptr(false), ScaleDownDelay: &metav1.Duration{Duration: delay},
-	}}
-	c := newCluster(spec, revA)
+	c := newCluster(withDeadline(blueGreenSpec(4, delay), 600), revA)
 	c.settle(t, true)
 	if c.activeService != revA {
 		t.Fatalf("setup: the active Service selects %q, want A", c.activeService)
