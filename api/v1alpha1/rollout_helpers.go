@@ -101,11 +101,55 @@ func (b *BlueGreenStrategy) GetAutoPromoteAfter() time.Duration {
 	return durationOr(b.AutoPromoteAfter, 0)
 }
 
+// GetCount returns count, defaulting to 1.
+func (g *Gate) GetCount() int32 { return int32Or(g.Count, 1) }
+
+// GetFailureLimit returns failureLimit, defaulting to 0.
+func (g *Gate) GetFailureLimit() int32 { return int32Or(g.FailureLimit, 0) }
+
+// GetConsecutiveErrorLimit returns consecutiveErrorLimit, defaulting to 4.
+func (g *Gate) GetConsecutiveErrorLimit() int32 { return int32Or(g.ConsecutiveErrorLimit, 4) }
+
+// GetInterval returns interval, defaulting to 30 s.
+func (g *Gate) GetInterval() time.Duration { return durationOr(g.Interval, 30*time.Second) }
+
+// GetInitialDelay returns initialDelay, defaulting to 0.
+func (g *Gate) GetInitialDelay() time.Duration { return durationOr(g.InitialDelay, 0) }
+
+// GetTimeout returns how long one measurement may take: the HTTP or Prometheus timeout,
+// defaulting to 5 s for HTTP and 10 s for Prometheus.
+func (g *Gate) GetTimeout() time.Duration {
+	if g.HTTP != nil {
+		return durationOr(g.HTTP.Timeout, 5*time.Second)
+	}
+	if g.Prometheus != nil {
+		return durationOr(g.Prometheus.Timeout, 10*time.Second)
+	}
+	return 10 * time.Second
+}
+
+// GateNamed returns the gate of spec.gates with this name, and its index; nil when none.
+func (s *RolloutSpec) GateNamed(name string) (*Gate, int) {
+	for i := range s.Gates {
+		if s.Gates[i].Name == name {
+			return &s.Gates[i], i
+		}
+	}
+	return nil, -1
+}
+
 // GetConditions returns the conditions.
 func (r *Rollout) GetConditions() []metav1.Condition { return r.Status.Conditions }
 
 // SetConditions replaces the conditions.
 func (r *Rollout) SetConditions(c []metav1.Condition) { r.Status.Conditions = c }
+
+func int32Or(v *int32, def int32) int32 {
+	if v == nil {
+		return def
+	}
+	return *v
+}
 
 func durationOr(d *metav1.Duration, def time.Duration) time.Duration {
 	if d == nil {

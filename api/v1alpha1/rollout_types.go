@@ -31,6 +31,7 @@ import (
 // +kubebuilder:validation:XValidation:rule="!has(self.selector.matchLabels) || self.selector.matchLabels.all(k, has(self.template.metadata) && has(self.template.metadata.labels) && k in self.template.metadata.labels && self.template.metadata.labels[k] == self.selector.matchLabels[k])",message="spec.template.metadata.labels must match spec.selector.matchLabels",fieldPath=".template.metadata.labels"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary) || !has(self.strategy.canary.steps) || self.strategy.canary.steps.all(s, !has(s.gates) || s.gates.all(g, has(self.gates) && self.gates.exists(d, d.name == g)))",message="spec.strategy.canary.steps[].gates must name gates defined in spec.gates",fieldPath=".strategy.canary.steps"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary) || !has(self.strategy.canary.backgroundGates) || self.strategy.canary.backgroundGates.all(g, has(self.gates) && self.gates.exists(d, d.name == g))",message="spec.strategy.canary.backgroundGates must name gates defined in spec.gates",fieldPath=".strategy.canary.backgroundGates"
+// +kubebuilder:validation:XValidation:rule="!has(self.strategy.canary) || !has(self.strategy.canary.backgroundGates) || !has(self.strategy.canary.steps) || self.strategy.canary.steps.all(s, !has(s.gates) || s.gates.all(g, !(g in self.strategy.canary.backgroundGates)))",message="spec.strategy.canary.steps[].gates must not name a background gate: background gates already run during the whole canary",fieldPath=".strategy.canary.steps"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.prePromotionGates) || self.strategy.blueGreen.prePromotionGates.all(g, has(self.gates) && self.gates.exists(d, d.name == g))",message="spec.strategy.blueGreen.prePromotionGates must name gates defined in spec.gates",fieldPath=".strategy.blueGreen.prePromotionGates"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || !has(self.strategy.blueGreen.postPromotionGates) || self.strategy.blueGreen.postPromotionGates.all(g, has(self.gates) && self.gates.exists(d, d.name == g))",message="spec.strategy.blueGreen.postPromotionGates must name gates defined in spec.gates",fieldPath=".strategy.blueGreen.postPromotionGates"
 // +kubebuilder:validation:XValidation:rule="!has(self.strategy.blueGreen) || (has(self.strategy.blueGreen.activeService) && size(self.strategy.blueGreen.activeService) > 0) || (has(self.trafficRouting) && has(self.trafficRouting.istio))",message="spec.strategy.blueGreen.activeService is required unless spec.trafficRouting.istio is set",fieldPath=".strategy.blueGreen.activeService"
@@ -342,10 +343,28 @@ type Gate struct {
 	// +kubebuilder:validation:Minimum=1
 	Count *int32 `json:"count,omitempty"`
 
-	// failureLimit is the number of failed measurements tolerated.
+	// failureLimit is the number of failed measurements tolerated: the gate fails at
+	// failureLimit+1 failed measurements.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	FailureLimit *int32 `json:"failureLimit,omitempty"`
+
+	// initialDelay waits this long after the gate starts before the first measurement.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('0s')",message="spec.gates[].initialDelay must not be negative"
+	InitialDelay *metav1.Duration `json:"initialDelay,omitempty"`
+
+	// consecutiveErrorLimit is the number of measurements in a row that may fail to produce a
+	// value (a query error, an empty result, a timeout) before the gate fails. Errors are
+	// counted apart from failed measurements.
+	// +optional
+	// +kubebuilder:default=4
+	// +kubebuilder:validation:Minimum=0
+	ConsecutiveErrorLimit *int32 `json:"consecutiveErrorLimit,omitempty"`
+
+	// dryRun records the gate's measurements and outcome but never fails the rollout.
+	// +optional
+	DryRun bool `json:"dryRun,omitempty"`
 }
 
 // PrometheusGate measures with a Prometheus instant query; `result` is its scalar value.
@@ -356,11 +375,18 @@ type PrometheusGate struct {
 	// +kubebuilder:validation:MaxLength=2048
 	Address string `json:"address"`
 
-	// query is a PromQL query that returns one sample.
+	// query is a PromQL instant query. ${revision}, ${stableRevision}, ${rollout} and
+	// ${namespace} are replaced before each measurement.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=8192
 	Query string `json:"query"`
+
+	// timeout of the query.
+	// +optional
+	// +kubebuilder:default="10s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="spec.gates[].prometheus.timeout must be positive"
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
 }
 
 // HTTPGate measures with an HTTP request; `result` is {status, body, json}.
@@ -377,11 +403,36 @@ type HTTPGate struct {
 	// +kubebuilder:validation:Enum=GET;HEAD;POST;PUT
 	Method string `json:"method,omitempty"`
 
+	// headers to send. Values may name ${revision}, ${stableRevision}, ${rollout} and
+	// ${namespace}.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	Headers []HTTPHeader `json:"headers,omitempty"`
+
+	// body to send, for POST and PUT.
+	// +optional
+	// +kubebuilder:validation:MaxLength=65536
+	Body string `json:"body,omitempty"`
+
 	// timeout of the request.
 	// +optional
 	// +kubebuilder:default="5s"
 	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s')",message="spec.gates[].http.timeout must be positive"
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
+}
+
+// HTTPHeader is one header of an HTTP gate's request.
+type HTTPHeader struct {
+	// name of the header.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	Name string `json:"name"`
+	// value of the header.
+	// +required
+	// +kubebuilder:validation:MaxLength=4096
+	Value string `json:"value"`
 }
 
 // RolloutStatus is the observed state of a Rollout. Everything the controller needs to resume
@@ -452,7 +503,8 @@ type RolloutStatus struct {
 	// +optional
 	TemplateHash string `json:"templateHash,omitempty"`
 
-	// gates are the results of the gates of the current step.
+	// gates are the gate runs of the current revision: the gates of the current canary step
+	// and the background gates, or the blue-green pre- or post-promotion gates.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -511,26 +563,42 @@ type ContainerImage struct {
 	Image string `json:"image"`
 }
 
-// GateStatus is the state of one gate.
+// GateStatus is the state of one gate run: the gates of the current canary step, the
+// background gates, or the blue-green pre- or post-promotion gates.
 type GateStatus struct {
 	// name of the gate.
 	// +required
 	Name string `json:"name"`
-	// phase is Pending, Running, Passed or Failed.
+	// phase is Pending (waiting for its first measurement), Running, Passed or Failed.
 	// +optional
+	// +kubebuilder:validation:Enum=Pending;Running;Passed;Failed
 	Phase string `json:"phase,omitempty"`
-	// measurements taken so far.
+	// startedAt is when the gate started; the first measurement is due initialDelay later.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// measurements taken so far that produced a value.
 	// +optional
 	Measurements int32 `json:"measurements,omitempty"`
-	// failures among them.
+	// failures among them: values that did not meet the success condition.
 	// +optional
 	Failures int32 `json:"failures,omitempty"`
+	// errors are measurements that produced no value (query errors, empty results, timeouts).
+	// +optional
+	Errors int32 `json:"errors,omitempty"`
+	// consecutiveErrors is the number of errors since the last value.
+	// +optional
+	ConsecutiveErrors int32 `json:"consecutiveErrors,omitempty"`
 	// lastValue is the last measurement, as text.
 	// +optional
+	// +kubebuilder:validation:MaxLength=256
 	LastValue string `json:"lastValue,omitempty"`
-	// lastMeasuredAt is when it was taken.
+	// lastMeasuredAt is when the last measurement (or error) was taken.
 	// +optional
 	LastMeasuredAt *metav1.Time `json:"lastMeasuredAt,omitempty"`
+	// message says what the last measurement found, in words.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message,omitempty"`
 }
 
 // RolloutAction records an action taken from an annotation.
