@@ -65,6 +65,10 @@ const (
 	ReasonRouted = "Routed"
 	// ReasonNoGates: no gate applies to the current step.
 	ReasonNoGates = "NoGates"
+	// ReasonGatesRunning: a gate is waiting for, or taking, its measurements.
+	ReasonGatesRunning = "GatesRunning"
+	// ReasonGatesSucceeded: every gate that ran passed (or ran in dry-run mode).
+	ReasonGatesSucceeded = "GatesSucceeded"
 	// ReasonInternalError: observing the state failed; the condition's status is Unknown.
 	ReasonInternalError = "InternalError"
 )

@@ -601,6 +601,14 @@ type GateStatus struct {
 	Message string `json:"message,omitempty"`
 }
 
+// The phases of a gate run in status.gates.
+const (
+	GatePending = "Pending"
+	GateRunning = "Running"
+	GatePassed  = "Passed"
+	GateFailed  = "Failed"
+)
+
 // RolloutAction records an action taken from an annotation.
 type RolloutAction struct {
 	// type is Promote, PromoteFull, Abort or Retry.
@@ -676,6 +684,10 @@ type RolloutProgress struct {
 	// held time.
 	// +optional
 	HeldSince *metav1.Time `json:"heldSince,omitempty"`
+	// gatesSkipped is true once a promote skipped the revision's remaining gates
+	// (promote=full, or promote=true during blue-green post-promotion gates).
+	// +optional
+	GatesSkipped bool `json:"gatesSkipped,omitempty"`
 	// rejectedAction is the last action annotation refused with a Warning Event, so the Event is
 	// emitted once.
 	// +optional

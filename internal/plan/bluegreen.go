@@ -56,8 +56,24 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 		pr.PreviousStable = stable
 		pr.LastProgressAt = &p.now
 		pr.ObservedAvailable = p.rs[d].Available
+		// The pre-promotion runs are done with; the post-promotion gates start now.
+		p.st.Gates = nil
 		p.event(false, EventWeightChanged, fmt.Sprintf("switched all traffic to revision %s; revision %s keeps running for %s",
 			d, stable, bg.GetScaleDownDelay()))
+	}
+	if (ap.full || ap.once && !p.promoted) && len(bg.PostPromotionGates) > 0 && !pr.GatesSkipped {
+		// After the switch a promote leaves the post-promotion gates.
+		if ap.once {
+			p.usePromote()
+		}
+		p.skipGates()
+		p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted: post-promotion gates skipped", d))
+	}
+	post := p.runGates(bg.PostPromotionGates, false, true)
+	if post.failed != nil {
+		// The old revision still runs (it goes only once these gates passed): switch back.
+		p.gateAbort(stable, post.failed)
+		return
 	}
 	p.st.CanaryWeight = 100
 	p.pointServices(d, d)
@@ -85,6 +101,11 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 	case !p.routed(d, 100):
 		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
 			fmt.Sprintf("switched to %s; waiting for the routing to carry all traffic to it before revision %s goes", d, stable))
+	case !post.passed:
+		// The old revision stays, even past scaleDownDelay, until the post-promotion gates pass.
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
+			fmt.Sprintf("switched to %s; revision %s keeps running until the post-promotion gates pass: %s",
+				d, stable, p.gatesWords(bg.PostPromotionGates)))
 	default:
 		p.complete(stable)
 	}
@@ -135,20 +156,35 @@ func (p *planner) preSwitch(bg *cutoverv1alpha1.BlueGreenStrategy, d string, ap 
 	if pr.AvailableAt == nil {
 		pr.AvailableAt = &p.now
 	}
-	if ap.once || ap.full || ap.declarative {
+	if ap.once || ap.full {
+		// promote=true switches now, without waiting for the pre-promotion gates.
 		if ap.once {
 			p.usePromote()
+		}
+		if ap.full {
+			p.skipGates()
 		}
 		p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted: switching", d))
 		return true
 	}
-	if !bg.GetAutoPromote() || len(bg.PrePromotionGates) > 0 {
-		why := "autoPromote is false"
-		if len(bg.PrePromotionGates) > 0 {
-			why = "gate evaluation is not available yet"
-		}
+	// The pre-promotion gates measure the preview; a failure aborts before any switch.
+	pre := p.runGates(bg.PrePromotionGates, false, true)
+	if pre.failed != nil {
+		p.gateAbort(p.st.StableRevision, pre.failed)
+		return false
+	}
+	if !pre.passed {
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
+			fmt.Sprintf("preview of %s is ready; pre-promotion gates: %s", d, p.gatesWords(bg.PrePromotionGates)))
+		return false
+	}
+	if ap.declarative {
+		p.event(false, EventPromoted, fmt.Sprintf("revision %s promoted: switching", d))
+		return true
+	}
+	if !bg.GetAutoPromote() {
 		p.state(cutoverv1alpha1.PhasePaused, cutoverv1alpha1.ReasonPaused,
-			fmt.Sprintf("preview of %s is ready; waiting for a promote (%s; annotate %s=true)", d, why, cutoverv1alpha1.AnnotationPromote))
+			fmt.Sprintf("preview of %s is ready; waiting for a promote (autoPromote is false; annotate %s=true)", d, cutoverv1alpha1.AnnotationPromote))
 		return false
 	}
 	at := pr.AvailableAt.Add(bg.GetAutoPromoteAfter())

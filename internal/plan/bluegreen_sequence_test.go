@@ -29,6 +29,7 @@ func newBlueGreenSim(seed uint64, mesh bool) *sim {
 		bg.AutoPromoteAfter = &metav1.Duration{Duration: time.Duration(r.IntN(3)) * time.Minute}
 	}
 	spec.Strategy = cutoverv1alpha1.RolloutStrategy{BlueGreen: bg}
+	withSimGates(r, &spec)
 	spec.ProgressDeadlineSeconds = ptr(int32(120 + r.IntN(480)))
 	s := &sim{r: r}
 	if mesh {
@@ -69,6 +70,7 @@ func TestBlueGreenSequences(t *testing.T) {
 			for _, k := range []string{
 				"event " + EventCompleted, "event " + EventPromoted, "event " + EventWeightChanged,
 				"event " + EventRetried, "event " + EventAborted, "superseded", "restart", "scaled",
+				"event " + EventGatePassed, "event " + EventGateFailed, "abort reason " + cutoverv1alpha1.ReasonGateFailed,
 				"converged Healthy", "converged Aborted",
 			} {
 				if stats[k] == 0 {

@@ -68,3 +68,11 @@ func selectorString(sel *metav1.LabelSelector) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// backgroundGates returns the canary's background gates, if any.
+func backgroundGates(spec cutoverv1alpha1.RolloutSpec) []string {
+	if spec.Strategy.Canary == nil {
+		return nil
+	}
+	return spec.Strategy.Canary.BackgroundGates
+}

@@ -31,6 +31,8 @@ type planner struct {
 	// restarted is set when the step index went back to 0 this round (a new revision or a
 	// retry): step 0 is then entered, not resumed.
 	restarted bool
+	// measured are the gates whose measurement of this round was applied.
+	measured map[string]bool
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -41,6 +43,7 @@ func Compute(in Input) Output {
 	p.out.Scale = map[string]int32{}
 	p.st = &p.out.Status
 	p.rs = map[string]ReplicaSet{}
+	p.measured = map[string]bool{}
 	for _, r := range in.ReplicaSets {
 		if !r.Deleting {
 			p.rs[r.Revision] = r
@@ -62,6 +65,7 @@ func Compute(in Input) Output {
 	p.finishPending()
 	p.aggregate()
 	p.trimHistory()
+	p.out.State.Gates = gatesVerdict(in.Spec, p.st.Gates)
 	return p.out
 }
 
@@ -209,7 +213,10 @@ func (p *planner) steady(stable string) {
 	p.st.CurrentRevision = stable
 	p.st.CurrentStepIndex = nil
 	p.st.CanaryWeight = 100
-	p.st.Gates = nil
+	if p.in.Status.CurrentRevision != stable {
+		// The gate runs of a revision that completed stay on show; those of one rolled back go.
+		p.st.Gates = nil
+	}
 	p.startProgress(stable)
 	p.refuseActions("nothing is being rolled out")
 	p.routeStable(stable)

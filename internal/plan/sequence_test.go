@@ -43,6 +43,8 @@ type cluster struct {
 	router *fakeRouter
 	// activeService is the revision a blue-green Rollout's active Service selects.
 	activeService string
+	// measurements are the gate measurements of the round being planned (see sim.measure).
+	measurements map[string]GateResult
 }
 
 func newCluster(spec cutoverv1alpha1.RolloutSpec, desired string) *cluster {
@@ -58,6 +60,8 @@ func (c *cluster) input() Input {
 		Status:  *c.status.DeepCopy(),
 		Actions: c.actions,
 		Desired: c.desired,
+		// Measurements are taken for this round only: a frozen world measures nothing.
+		Measurements: c.measurements,
 	}
 	if c.spec.Strategy.BlueGreen != nil {
 		in.ActiveService = c.activeService
@@ -186,6 +190,7 @@ func (c *cluster) clone() *cluster {
 	cp := *c
 	cp.spec = *c.spec.DeepCopy()
 	cp.status = *c.status.DeepCopy()
+	cp.measurements = nil
 	cp.rs = map[string]*fakeRS{}
 	for k, v := range c.rs {
 		r := *v
@@ -284,6 +289,8 @@ type sim struct {
 	log func(format string, args ...any) // nil: no log
 
 	stats map[string]int // what the sequences went through, to show they are not vacuous
+
+	gateSim // gate outcomes and the gate invariant (gates_sequence_test.go)
 
 	nextRev   int
 	attempt   int
@@ -512,6 +519,7 @@ func (s *sim) run() error {
 			}
 			s.logf("  inject: controller restart (status read back from the API server)")
 		}
+		s.c.measurements = s.measure(s.c.input(), injecting)
 		in := s.c.input()
 		out := Compute(in)
 		var pre Traffic // what the router carries while this round is planned
@@ -545,8 +553,10 @@ func (s *sim) run() error {
 				s.stats["superseded"]++
 			}
 		}
+		s.c.measurements = nil
 		bad := s.c.apply(out)
 		bad = append(bad, s.check(in, out)...)
+		bad = append(bad, s.checkGates(in, out)...)
 		if s.c.router != nil {
 			bad = append(bad, s.checkMesh(in, out, pre)...)
 			s.c.router.endRound()
@@ -604,6 +614,7 @@ func newSim(seed uint64) *sim {
 	steps := stepSets[r.IntN(len(stepSets))]
 	spec := canarySpec(n, steps...)
 	spec.ProgressDeadlineSeconds = ptr(int32(120 + r.IntN(480)))
+	withSimGates(r, &spec)
 	s := &sim{r: r}
 	s.c = newCluster(spec, s.newHash())
 	s.c.now = t0.Add(time.Duration(r.IntN(1000)) * time.Millisecond)
@@ -640,6 +651,7 @@ func TestRolloutSequences(t *testing.T) {
 		"event " + EventWeightChanged, "event " + EventPaused, "event " + EventRetried,
 		"event " + EventRolledBack, "event " + EventActionIgnored,
 		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
+		"abort reason " + cutoverv1alpha1.ReasonGateFailed, "event " + EventGatePassed, "event " + EventGateFailed,
 		"superseded", "restart", "scaled", "converged Healthy", "converged Aborted",
 	} {
 		if stats[k] == 0 {

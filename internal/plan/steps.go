@@ -123,6 +123,8 @@ func (p *planner) abort(reason, msg string, warning bool) {
 	pr := p.progressRecord()
 	pr.Aborted = true
 	pr.AbortReason = reason
+	// Gates that had not finished stop; the ones that passed or failed stay on record.
+	p.dropGates(running)
 	p.addHistory(p.in.Desired.Hash, p.in.Desired.Images, OutcomeAborted, msg)
 	p.event(warning, EventAborted, msg)
 }
@@ -132,6 +134,7 @@ func (p *planner) retry() {
 	pr := p.progressRecord()
 	*pr = cutoverv1alpha1.RolloutProgress{Revision: p.in.Desired.Hash, StepStartedAt: &p.now, LastProgressAt: &p.now}
 	p.st.CurrentStepIndex = ptr(int32(0))
+	p.st.Gates = nil
 	p.restarted = true
 	p.event(false, EventRetried, fmt.Sprintf("revision %s retried from step 1", p.in.Desired.Hash))
 }
@@ -142,13 +145,24 @@ func (p *planner) runCanary(stable string, ap approval) {
 	steps := canarySteps(p.in.Spec)
 	d := p.in.Desired.Hash
 	idx := int(*p.st.CurrentStepIndex)
-	if ap.full && idx < len(steps) {
-		idx = len(steps)
-		p.advanceTo(idx)
+	if ap.full {
+		p.skipGates()
+		if idx < len(steps) {
+			idx = len(steps)
+			p.advanceTo(idx)
+		}
 	}
+	bg := backgroundGates(p.in.Spec)
+	// A background gate that failed in this round's measurement aborts before any step moves.
+	if v := p.runGates(bg, true, false); v.failed != nil {
+		p.gateAbort(stable, v.failed)
+		return
+	}
+	var failed *cutoverv1alpha1.GateStatus
 	for idx < len(steps) {
-		want := canaryReplicas(p.n, weightAt(steps, idx))
-		if !p.stepDone(steps[idx], d, want, &ap) {
+		w := weightAt(steps, idx)
+		want := canaryReplicas(p.n, w)
+		if !p.stepDone(steps[idx], d, w, want, &ap, &failed) {
 			break
 		}
 		if w := steps[idx].SetWeight; w != nil {
@@ -159,6 +173,15 @@ func (p *planner) runCanary(stable string, ap approval) {
 		ap.once = false
 		idx++
 		p.advanceTo(idx)
+	}
+	if failed != nil {
+		p.gateAbort(stable, failed)
+		return
+	}
+	// Background gates start with the first step that gives the new revision traffic, once
+	// it has a pod to serve it, and run until the rollout completes.
+	if weightAt(steps, idx) > 0 && p.rs[d].Available > 0 {
+		p.runGates(bg, true, true)
 	}
 	if idx < len(steps) && steps[idx].Pause != nil && p.enteredThisRound() {
 		// Entering a pause is announced at once; a pause passed within this round is not.
@@ -193,8 +216,9 @@ func (p *planner) runCanary(stable string, ap approval) {
 	p.waitAt(idx, steps, stable, want)
 }
 
-// stepDone reports whether the step at the current index is finished.
-func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d string, want int32, ap *approval) bool {
+// stepDone reports whether the step at the current index is finished; w is the weight the step
+// serves and want the pods that weight needs. A failed gate is reported through failed.
+func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d string, w, want int32, ap *approval, failed **cutoverv1alpha1.GateStatus) bool {
 	switch {
 	case s.SetWeight != nil:
 		// The step's pods must be available; with a router, the weight must be in place too.
@@ -209,8 +233,19 @@ func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d string, want int32, a
 			return false
 		}
 		return !p.in.Now.Before(p.stepStart().Add(s.Pause.Duration.Duration))
-	default: // gates: evaluation is not wired in yet; a promote lets the step go on
-		return p.useOnce(ap)
+	default:
+		// A promote=true leaves a waiting gate step; a declarative promote passes pauses only.
+		if p.useOnce(ap) {
+			return true
+		}
+		// Readiness is the implicit first gate: the gates start once the step's weight is
+		// served by available pods, and the step ends only while it still is.
+		if !p.available(d, want) || p.mesh() && !p.routed(d, w) {
+			return false
+		}
+		v := p.runGates(s.Gates, false, true)
+		*failed = v.failed
+		return v.passed
 	}
 }
 
@@ -240,6 +275,9 @@ func (p *planner) stepStart() time.Time {
 // advanceTo enters step idx. A weight is announced when it is reached, not when its step is
 // entered; the pause a round ends at is announced by runCanary.
 func (p *planner) advanceTo(idx int) {
+	// The runs of the step left behind go; background gates go on.
+	bg := backgroundGates(p.in.Spec)
+	p.dropGates(func(g cutoverv1alpha1.GateStatus) bool { return !slices.Contains(bg, g.Name) })
 	p.st.CurrentStepIndex = ptr(int32(idx))
 	pr := p.progressRecord()
 	pr.StepStartedAt = &p.now
@@ -280,6 +318,7 @@ func (p *planner) complete(stable string) {
 	p.st.StableRevision = d
 	p.st.CurrentStepIndex = nil
 	p.st.CanaryWeight = 100
+	p.finishBackgroundGates()
 	if p.free(stable) {
 		p.position(EventCompleted, fmt.Sprintf("revision %s is stable; revision %s is torn down", d, stable))
 		delete(p.out.Scale, stable)
@@ -322,9 +361,9 @@ func (p *planner) waitAt(idx int, steps []cutoverv1alpha1.CanaryStep, stable str
 			fmt.Sprintf("%s, pause of %s until %s", pos, pause.Duration.Duration, end.UTC().Format(time.RFC3339)))
 		return
 	}
-	if idx < len(steps) && len(steps[idx].Gates) > 0 {
-		p.state(cutoverv1alpha1.PhasePaused, cutoverv1alpha1.ReasonPaused,
-			fmt.Sprintf("%s, at gates %v: gate evaluation is not available yet; promote to go on", pos, steps[idx].Gates))
+	if idx < len(steps) && len(steps[idx].Gates) > 0 && p.available(d, want) {
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
+			fmt.Sprintf("%s, gates: %s", pos, p.gatesWords(steps[idx].Gates)))
 		return
 	}
 	target := want

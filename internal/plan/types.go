@@ -70,6 +70,9 @@ type Input struct {
 	// ActiveService is the revision the blue-green active Service was observed to select; ""
 	// when there is none.
 	ActiveService string
+	// Measurements are the gate measurements taken for this round, by gate name: the runs
+	// DueGates listed, measured by the controller and judged by their success conditions.
+	Measurements map[string]GateResult
 	// Blocked, when set, is a terminal problem with the spec found while observing (an image
 	// policy violation, a missing reference). The planner then changes nothing that runs.
 	Blocked *Problem
@@ -133,6 +136,8 @@ type State struct {
 	Message string
 	// Available is true when every ReplicaSet the plan needs has all its replicas available.
 	Available bool
+	// Gates is the verdict for the GatesPassed condition, projected from status.gates.
+	Gates GateVerdict
 }
 
 // Event is an Event to emit.
