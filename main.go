@@ -43,6 +43,7 @@ import (
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/controllers"
+	"github.com/cutover-dev/cutover/internal/gates"
 	"github.com/cutover-dev/cutover/internal/image/registry"
 	"github.com/cutover-dev/cutover/internal/traffic"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
@@ -155,6 +156,7 @@ func main() {
 		Recorder:    mgr.GetEventRecorder("cutover"),
 		Router:      istioRouter(mgr),
 		Services:    &service.Switcher{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
+		Gates:       &gates.Measurer{Provider: gates.NewProviders(), Conditions: gates.NewConditions()},
 		Concurrency: o.concurrency,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Failed to create controller", "controller", "rollout")

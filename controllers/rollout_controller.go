@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/gates"
 	"github.com/cutover-dev/cutover/internal/image"
 	"github.com/cutover-dev/cutover/internal/traffic"
 	"github.com/cutover-dev/cutover/internal/traffic/service"
@@ -58,6 +59,9 @@ type RolloutReconciler struct {
 	Recorder events.EventRecorder
 	// Router drives the Istio routing objects; nil when the Istio API is not installed.
 	Router traffic.Router
+	// Gates measures health gates and judges them by their success conditions; nil measures
+	// nothing (gates then never pass).
+	Gates *gates.Measurer
 	// Services points the blue-green Services at revisions.
 	Services *service.Switcher
 	// Concurrency is how many Rollouts are reconciled at once (default 1).
@@ -99,6 +103,7 @@ func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	defer func() { res, retErr = r.finalizeStatus(ctx, s, res, retErr) }()
 	return runPhases(ctx, s,
 		phase{"observe", r.observe},
+		phase{"gates", r.measureGates},
 		phase{"plan", r.plan},
 		phase{"replicasets", r.reconcileReplicaSets},
 		phase{"traffic", r.reconcileTraffic},

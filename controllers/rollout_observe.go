@@ -51,6 +51,7 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 	if err := r.observeServices(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
+	r.checkGates(s)
 	classifyReplicaSets(s, all)
 	return ctrl.Result{}, nil
 }

@@ -46,6 +46,8 @@ type rolloutScope struct {
 	// activeService is the revision the blue-green active Service selects ("" if none).
 	activeService string
 	blocked       *plan.Problem
+	// measurements are the gate measurements taken this round.
+	measurements map[string]plan.GateResult
 
 	// planned
 	plan *plan.Output
@@ -112,6 +114,8 @@ func planInput(s *rolloutScope) plan.Input {
 		Desired: s.desired,
 		Traffic: s.traffic,
 		Blocked: s.blocked,
+		// The gate measurements of this round (nil before measureGates ran).
+		Measurements: s.measurements,
 		// The active Service's selection, as observed.
 		ActiveService: s.activeService,
 		Actions: plan.Actions{

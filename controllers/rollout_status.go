@@ -158,7 +158,10 @@ func setConditions(ro *cutoverv1alpha1.Rollout, out *plan.Output, retErr error) 
 		set(cutoverv1alpha1.TrafficRoutedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonRouted,
 			"traffic follows the replica ratio: no traffic router is configured")
 	}
-	set(cutoverv1alpha1.GatesPassedCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonNoGates,
-		"no gate is running")
+	g := out.State.Gates
+	if g.Status == "" {
+		g = plan.GateVerdict{Status: metav1.ConditionTrue, Reason: cutoverv1alpha1.ReasonNoGates, Message: "no gate is running"}
+	}
+	set(cutoverv1alpha1.GatesPassedCondition, g.Status, g.Reason, g.Message)
 	ro.Status.ObservedGeneration = gen
 }

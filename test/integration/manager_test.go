@@ -46,6 +46,7 @@ import (
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/controllers"
+	"github.com/cutover-dev/cutover/internal/gates"
 	"github.com/cutover-dev/cutover/internal/image"
 	"github.com/cutover-dev/cutover/internal/image/registry"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
@@ -132,6 +133,7 @@ func startManager(t *testing.T, ns string, images image.Resolver) *runningManage
 		Recorder:  mgr.GetEventRecorder("cutover"),
 		Router:    &istio.Router{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
 		Services:  &service.Switcher{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
+		Gates:     &gates.Measurer{Conditions: gates.NewConditions()},
 	}).SetupWithManager(mgr)
 	if err != nil {
 		t.Fatalf("setting up the controller: %v", err)
