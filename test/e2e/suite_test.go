@@ -11,8 +11,8 @@
 //	make cluster-up
 //	CUTOVER_KUBECONFIG=$PWD/bin/cluster/kubeconfig go test -tags=e2e ./test/e2e/ -v
 //
-// This package imports only Kubernetes and controller-runtime packages, not the project's own,
-// so that it compiles on its own.
+// Besides Kubernetes and controller-runtime packages it imports only the API types and the
+// test helpers of test/utils (the Prometheus server and exporter of the gate tests).
 package e2e
 
 import (
