@@ -184,24 +184,31 @@ func (p *planner) gateEvent(g cutoverv1alpha1.GateStatus, gate cutoverv1alpha1.G
 		p.event(false, EventGatePassed, fmt.Sprintf("gate %s passed%s: %d measurements, %d failed (failureLimit %d), last value %s",
 			g.Name, dry, g.Measurements, g.Failures, gate.GetFailureLimit(), g.LastValue))
 	case cutoverv1alpha1.GateFailed:
-		p.event(true, EventGateFailed, fmt.Sprintf("gate %s failed%s: %s; %s", g.Name, dry, g.Message, limitWords(g, gate)))
+		p.event(true, EventGateFailed, "gate "+g.Name+" failed"+dry+": "+failureWords(g, gate))
 	}
 }
 
-// limitWords says which limit a failed gate reached.
-func limitWords(g cutoverv1alpha1.GateStatus, gate cutoverv1alpha1.Gate) string {
+// failureWords says why a gate failed: the value it measured and the condition that value did
+// not meet, or the errors in a row and the last one.
+func failureWords(g cutoverv1alpha1.GateStatus, gate cutoverv1alpha1.Gate) string {
 	if g.ConsecutiveErrors > gate.GetConsecutiveErrorLimit() {
-		return fmt.Sprintf("%d errors in a row (consecutiveErrorLimit %d)", g.ConsecutiveErrors, gate.GetConsecutiveErrorLimit())
+		return fmt.Sprintf("%d measurements in a row without a value (consecutiveErrorLimit %d); the last: %s",
+			g.ConsecutiveErrors, gate.GetConsecutiveErrorLimit(), g.Message)
 	}
-	return fmt.Sprintf("%d failed measurements of %d (failureLimit %d), condition %q",
-		g.Failures, g.Measurements, gate.GetFailureLimit(), gate.SuccessCondition)
+	return fmt.Sprintf("measured %s, which does not meet %q; %d of %d measurements failed (failureLimit %d)",
+		g.LastValue, gate.SuccessCondition, g.Failures, g.Measurements, gate.GetFailureLimit())
 }
 
 // gateAbort aborts the desired revision because a gate failed: all traffic goes back to stable.
 func (p *planner) gateAbort(stable string, g *cutoverv1alpha1.GateStatus) {
 	d := p.in.Desired.Hash
+	gate, _ := p.in.Spec.GateNamed(g.Name)
+	why := g.Message
+	if gate != nil {
+		why = failureWords(*g, *gate)
+	}
 	p.abort(cutoverv1alpha1.ReasonGateFailed, fmt.Sprintf("revision %s aborted: gate %s failed (%s): all traffic back to stable %s",
-		d, g.Name, g.Message, stable), true)
+		d, g.Name, why, stable), true)
 	p.abortedState(stable)
 }
 
@@ -272,8 +279,12 @@ func gatesVerdict(spec cutoverv1alpha1.RolloutSpec, gates []cutoverv1alpha1.Gate
 		dry := gate != nil && gate.DryRun
 		switch {
 		case g.Phase == cutoverv1alpha1.GateFailed && !dry:
+			msg := g.Message
+			if gate != nil {
+				msg = failureWords(g, *gate)
+			}
 			return GateVerdict{Status: metav1.ConditionFalse, Reason: cutoverv1alpha1.ReasonGateFailed,
-				Message: fmt.Sprintf("gate %s failed: %s", g.Name, g.Message)}
+				Message: fmt.Sprintf("gate %s failed: %s", g.Name, msg)}
 		case running(g):
 			runningNames = append(runningNames, g.Name)
 		}
