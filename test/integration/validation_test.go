@@ -180,6 +180,30 @@ var invalidCases = []invalidCase{
 		want: []string{"spec.strategy.blueGreen.autoPromoteAfter", "must not be negative"},
 	},
 	{
+		name: "background gate also in a step",
+		mutate: func(r *cutoverv1alpha1.Rollout) {
+			r.Spec.Strategy.Canary.Steps[2].Gates = []string{"smoke", "success-rate"}
+		},
+		want: []string{"spec.strategy.canary.steps", "must not name a background gate"},
+	},
+	{
+		name: "negative gate initialDelay",
+		mutate: func(r *cutoverv1alpha1.Rollout) {
+			r.Spec.Gates[0].InitialDelay = &metav1.Duration{Duration: -time.Second}
+		},
+		want: []string{"spec.gates[0].initialDelay", "must not be negative"},
+	},
+	{
+		name:   "negative consecutiveErrorLimit",
+		mutate: func(r *cutoverv1alpha1.Rollout) { r.Spec.Gates[0].ConsecutiveErrorLimit = ptr.To[int32](-1) },
+		want:   []string{"spec.gates[0].consecutiveErrorLimit", "greater than or equal to 0"},
+	},
+	{
+		name:   "zero Prometheus timeout",
+		mutate: func(r *cutoverv1alpha1.Rollout) { r.Spec.Gates[0].Prometheus.Timeout = &metav1.Duration{} },
+		want:   []string{"spec.gates[0].prometheus.timeout", "must be positive"},
+	},
+	{
 		name:   "zero gate interval",
 		mutate: func(r *cutoverv1alpha1.Rollout) { r.Spec.Gates[0].Interval = &metav1.Duration{} },
 		want:   []string{"spec.gates[0].interval", "must be positive"},
