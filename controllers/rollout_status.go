@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -72,35 +73,51 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		// status.pendingRemoval now records them, so a restart before this removal does not act
 		// on them twice. The planner clears the record in a later status write, once it sees
 		// them gone.
-		if err := r.removeAnnotations(ctx, ro, s.plan.RemoveAnnotations); err != nil {
+		again, err := r.removeAnnotations(ctx, ro, s.plan.RemoveAnnotations)
+		if err != nil {
 			return res, errors.Join(retErr, err)
 		}
+		res = lowestNonZero(res, again)
 	}
 	return res, retErr
 }
 
-// removeAnnotations removes the one-shot action annotations that were acted on. The merge patch
-// names only those keys, so an annotation added meanwhile (another action) is kept.
-func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1alpha1.Rollout, keys []string) error {
-	remove := map[string]any{}
+// removeAnnotations removes the one-shot action annotations that were acted on. Each removal
+// is guarded by a JSON-patch test of the value that was read: an annotation changed meanwhile
+// (promote=true made promote=full) is a new action, and stays for the next reconcile to take.
+// Keys added meanwhile are not named, so they stay too.
+func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1alpha1.Rollout, keys []string) (ctrl.Result, error) {
+	var ops []map[string]any
 	for _, k := range keys {
-		if _, ok := ro.Annotations[k]; ok {
-			remove[k] = nil
+		v, ok := ro.Annotations[k]
+		if !ok {
+			continue
 		}
+		path := "/metadata/annotations/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+		ops = append(ops, map[string]any{"op": "test", "path": path, "value": v}, map[string]any{"op": "remove", "path": path})
 	}
-	if len(remove) == 0 {
-		return nil
+	if len(ops) == 0 {
+		return ctrl.Result{}, nil
 	}
-	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": remove}})
+	body, err := json.Marshal(ops)
 	if err != nil {
-		return err
+		return ctrl.Result{}, err
 	}
 	before := ro.ResourceVersion
-	if err := r.Patch(ctx, ro, client.RawPatch(types.MergePatchType, body), client.FieldOwner(FieldOwner)); err != nil {
-		return fmt.Errorf("removing action annotations %v: %w", keys, err)
+	err = r.Patch(ctx, ro, client.RawPatch(types.JSONPatchType, body), client.FieldOwner(FieldOwner))
+	switch {
+	case apierrors.IsInvalid(err) || errors.Is(err, jsonpatch.ErrTestFailed) || apierrors.IsConflict(err) || apierrors.IsNotFound(err):
+		// The API server answers a failed test operation with 422 Invalid (see the
+		// integration test TestJSONPatchTestFailureIsInvalid); client-side patchers return
+		// the library's error.
+		// An annotation changed (or went) since it was read: the next reconcile reads it again.
+		ctrl.LoggerFrom(ctx).V(1).Info("Action annotations changed since they were read; reading them again", "keys", keys, "reason", err.Error())
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("removing action annotations %v: %w", keys, err)
 	}
 	r.own.wrote(client.ObjectKeyFromObject(ro), before, ro.ResourceVersion)
-	return nil
+	return ctrl.Result{}, nil
 }
 
 // setConditions sets Ready, Reconciling and Stalled (kstatus) and the domain conditions from the

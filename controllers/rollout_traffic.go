@@ -136,7 +136,9 @@ func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, ro *cutoverv1al
 	}
 	orig := ro.DeepCopy()
 	controllerutil.AddFinalizer(ro, TrafficFinalizer)
-	if err := r.Patch(ctx, ro, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
+	// finalizers is a list, which a merge patch replaces whole: the optimistic lock keeps a
+	// finalizer another controller added since the read.
+	if err := r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
 		return fmt.Errorf("adding finalizer %s: %w", TrafficFinalizer, err)
 	}
 	r.own.wrote(client.ObjectKeyFromObject(ro), orig.ResourceVersion, ro.ResourceVersion)
@@ -156,7 +158,7 @@ func (r *RolloutReconciler) reconcileDelete(ctx context.Context, ro *cutoverv1al
 	}
 	orig := ro.DeepCopy()
 	controllerutil.RemoveFinalizer(ro, TrafficFinalizer)
-	if err := r.Patch(ctx, ro, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
+	if err := r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	return ctrl.Result{}, nil
