@@ -48,8 +48,9 @@ func blueGreenServices(ro *cutoverv1alpha1.Rollout) []serviceRef {
 }
 
 // observeServices checks that the blue-green Services exist; a missing one blocks the rollout.
+// They are read even when the rollout is blocked for another reason (see observeTraffic).
 func (r *RolloutReconciler) observeServices(ctx context.Context, s *rolloutScope) error {
-	if s.blocked != nil || r.Services == nil {
+	if r.Services == nil {
 		return nil
 	}
 	for _, ref := range blueGreenServices(s.rollout) {
@@ -59,8 +60,10 @@ func (r *RolloutReconciler) observeServices(ctx context.Context, s *rolloutScope
 		}
 		switch {
 		case errors.Is(err, traffic.ErrReferenceNotFound):
-			s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
-				Message: fmt.Sprintf("spec.trafficRouting: spec.strategy.blueGreen.%s: %v", ref.role, err)}
+			if s.blocked == nil {
+				s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
+					Message: fmt.Sprintf("spec.trafficRouting: spec.strategy.blueGreen.%s: %v", ref.role, err)}
+			}
 			return nil
 		case err != nil:
 			return fmt.Errorf("reading Service %s: %w", ref.name, err)

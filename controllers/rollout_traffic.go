@@ -43,25 +43,32 @@ func (r *RolloutReconciler) usesRouter(ro *cutoverv1alpha1.Rollout) bool {
 }
 
 // observeTraffic reads the routing objects. A missing object or one that cannot carry the
-// split blocks the rollout: nothing that runs is changed until it is fixed.
+// split blocks the rollout: nothing that runs is changed until it is fixed. They are read even
+// when the rollout is blocked for another reason, so that an abort, or a weight its pods can no
+// longer serve, still moves the traffic; the first problem found is the one reported.
 func (r *RolloutReconciler) observeTraffic(ctx context.Context, s *rolloutScope) error {
 	ro := s.rollout
-	if !r.usesRouter(ro) || s.blocked != nil {
+	if !r.usesRouter(ro) {
 		return nil
 	}
+	block := func(p *plan.Problem) {
+		if s.blocked == nil {
+			s.blocked = p
+		}
+	}
 	if r.Router == nil {
-		s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec,
-			Message: "spec.trafficRouting.istio is set, but the Istio networking.istio.io/v1 API is not installed in this cluster"}
+		block(&plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec,
+			Message: "spec.trafficRouting.istio is set, but the Istio networking.istio.io/v1 API is not installed in this cluster"})
 		return nil
 	}
 	obs, err := r.Router.Observe(ctx, ro)
 	switch {
 	case errors.Is(err, traffic.ErrReferenceNotFound):
-		s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
-			Message: "spec.trafficRouting.istio: " + err.Error()}
+		block(&plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
+			Message: "spec.trafficRouting.istio: " + err.Error()})
 		return nil
 	case errors.Is(err, traffic.ErrInvalidReference):
-		s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec, Message: "spec.trafficRouting.istio: " + err.Error()}
+		block(&plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec, Message: "spec.trafficRouting.istio: " + err.Error()})
 		return nil
 	case err != nil:
 		return fmt.Errorf("reading the routing objects: %w", err)

@@ -101,10 +101,43 @@ func (s *sim) checkGates(in Input, out Output) []string {
 		}
 		s.failedKey, s.failedWeight = key, out.Status.CanaryWeight
 	}
+	for _, e := range out.Events {
+		if e.Reason == EventAborted && in.Blocked != nil {
+			s.count("aborted while blocked")
+		}
+	}
+	if in.Blocked != nil && out.Traffic != nil && in.Traffic != nil && out.Traffic.CanaryWeight < in.Traffic.CanaryWeight {
+		s.count("weight lowered while blocked")
+	}
 	for name := range in.Measurements {
 		if g, _ := in.Spec.GateNamed(name); g == nil {
 			bad = append(bad, fmt.Sprintf("DueGates listed %s, which is not a gate", name))
 		}
 	}
 	return bad
+}
+
+// injectBlocked starts or ends a period in which the controller finds a problem while
+// observing: a registry that is down (transient; the new template cannot be pinned), or an
+// invalid spec. An abort must still work, and a weight must still follow the available pods.
+//
+// A block holds the sizes as they run, so it does not start in the round right after
+// spec.replicas changed: the planner gets that round to apply the new size.
+func (s *sim) injectBlocked(i int) {
+	c, r := s.c, s.r
+	switch {
+	case c.blocked != nil && r.Float64() < 0.1:
+		c.blocked = nil
+		s.logf("  inject: unblocked")
+	case c.blocked == nil && i > s.scaledAt+1 && r.Float64() < 0.02:
+		if r.IntN(2) == 0 {
+			c.blocked = &Problem{Reason: cutoverv1alpha1.ReasonImageResolutionFailed, Transient: true, Message: "resolving image tags (retrying): registry down"}
+			c.hideDesired = true
+		} else {
+			c.blocked = &Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Message: "spec.trafficRouting.istio: VirtualService web not found"}
+			c.hideDesired = false
+		}
+		s.logf("  inject: blocked: %s", c.blocked.Message)
+		s.count("blocked")
+	}
 }

@@ -219,9 +219,9 @@ func (s *sim) checkDrift(i int, in Input, out Output) error {
 		return nil
 	}
 	drifted := *in.Traffic
-	if in.Spec.Paused {
-		// spec.paused holds the steps, not the routing: drift is put back all the same, once
-		// there is a stable ReplicaSet to route to.
+	if in.Spec.Paused || in.Blocked != nil {
+		// spec.paused, and a blocked rollout, hold the steps, not the routing: drift is put
+		// back all the same, once there is a stable ReplicaSet to route to.
 		if !slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision }) {
 			return nil
 		}
@@ -258,7 +258,7 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	var bad []string
 	now := rt.truth
 	stableLive := slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision })
-	if out.Traffic == nil && (!in.Spec.Paused || stableLive) {
+	if out.Traffic == nil && (!in.Spec.Paused && in.Blocked == nil || stableLive) {
 		// Only a Rollout held before its first ReplicaSet has nothing to route.
 		bad = append(bad, "no Traffic in the Output of a mesh Rollout")
 	}
@@ -441,7 +441,7 @@ func TestRolloutSequencesMesh(t *testing.T) {
 		"superseded", "restart", "scaled", "converged Healthy", "converged Aborted",
 		"drift", "drift reverted", "stale read", "write dropped", "pod loss",
 		"canary routed", "weight held back", "completion waits for weight 100", "deletion waits for traffic to leave",
-		"drift while held", "weight lowered during a hold",
+		"drift while held", "weight lowered during a hold", "weight lowered while blocked", "aborted while blocked",
 	} {
 		if stats[k] == 0 {
 			t.Errorf("no mesh sequence went through %q", k)

@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -89,22 +90,58 @@ func (p *planner) run() {
 }
 
 // blocked keeps everything as it runs: a spec that cannot be carried out changes no traffic
-// and deletes nothing.
+// and deletes nothing. Two things still happen, as safety requires: an abort of the revision in
+// flight is carried out (all traffic back to stable, the revision torn down), and a weight the
+// revision's available pods can no longer serve is lowered (see holdRouting).
 func (p *planner) blocked() {
 	b := p.in.Blocked
 	p.note("blocked: %s", b.Message)
-	if p.in.Status.Message != b.Message {
+	if !strings.Contains(p.in.Status.Message, b.Message) {
 		p.event(true, b.Reason, b.Message)
+	}
+	stable, cur := p.st.StableRevision, p.st.CurrentRevision
+	if cur != "" && cur != stable && p.isLive(stable) && (p.blockedAbort(cur, stable) || p.wasAborted(cur)) {
+		p.ensure(stable, p.n)
+		p.st.CanaryWeight = 0
+		p.routeStable(stable)
+		p.pointServices(stable, stable)
+		p.retireOthers(stable, p.n, stable)
+		p.out.State.Available = p.available(stable, p.n)
+		p.state(cutoverv1alpha1.PhaseAborted, p.st.Progress.AbortReason,
+			fmt.Sprintf("revision %s aborted: all traffic on stable %s; the new spec cannot be carried out yet: %s", cur, stable, b.Message))
+		return
 	}
 	for rev, r := range p.rs {
 		p.out.Scale[rev] = r.Replicas
 	}
+	p.holdRouting()
 	phase := cutoverv1alpha1.PhaseDegraded
 	if b.Transient {
 		phase = cutoverv1alpha1.PhaseProgressing
 		p.out.RequeueAfter = 15 * time.Second
 	}
 	p.state(phase, b.Reason, b.Message)
+}
+
+// blockedAbort takes an abort=true given while the rollout is blocked: it aborts cur, the
+// revision in flight, whatever the new spec says. It reports whether it did.
+func (p *planner) blockedAbort(cur, stable string) bool {
+	if p.in.Actions.Abort != cutoverv1alpha1.ValueTrue || p.wasAborted(cur) {
+		return false
+	}
+	p.consume(cutoverv1alpha1.AnnotationAbort)
+	pr := p.progressRecord()
+	if pr.Revision != cur {
+		*pr = cutoverv1alpha1.RolloutProgress{Revision: cur, StepStartedAt: &p.now, LastProgressAt: &p.now}
+	}
+	pr.Aborted = true
+	pr.AbortReason = cutoverv1alpha1.ReasonAborted
+	p.dropGates(running)
+	p.st.LastAction = &cutoverv1alpha1.RolloutAction{Type: ActionAbort, Revision: cur, At: p.now}
+	msg := fmt.Sprintf("revision %s aborted by %s: all traffic back to stable %s", cur, cutoverv1alpha1.AnnotationAbort, stable)
+	p.addHistory(cur, p.in.Status.Images, OutcomeAborted, msg)
+	p.event(false, EventAborted, msg)
+	return true
 }
 
 // held keeps everything in place while spec.paused is true. The routing is held too, but

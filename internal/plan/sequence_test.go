@@ -45,6 +45,10 @@ type cluster struct {
 	activeService string
 	// measurements are the gate measurements of the round being planned (see sim.measure).
 	measurements map[string]GateResult
+	// blocked, when set, is a problem the controller found while observing; with hideDesired
+	// the new template could not even be pinned (a registry that is down).
+	blocked     *Problem
+	hideDesired bool
 }
 
 func newCluster(spec cutoverv1alpha1.RolloutSpec, desired string) *cluster {
@@ -65,6 +69,12 @@ func (c *cluster) input() Input {
 	}
 	if c.spec.Strategy.BlueGreen != nil {
 		in.ActiveService = c.activeService
+	}
+	if c.blocked != nil {
+		in.Blocked = c.blocked
+		if c.hideDesired {
+			in.Desired = Revision{}
+		}
 	}
 	if c.router != nil {
 		in.Traffic = c.router.observe()
@@ -291,6 +301,8 @@ type sim struct {
 	stats map[string]int // what the sequences went through, to show they are not vacuous
 
 	gateSim // gate outcomes and the gate invariant (gates_sequence_test.go)
+	// scaledAt is the last iteration that changed spec.replicas.
+	scaledAt int
 
 	nextRev   int
 	attempt   int
@@ -372,13 +384,16 @@ func (s *sim) inject(i int) {
 		c.spec.Paused = !c.spec.Paused
 		s.logf("  inject: spec.paused=%v", c.spec.Paused)
 	}
-	if !c.spec.Paused && p(0.01) {
+	if !c.spec.Paused && c.blocked == nil && p(0.01) {
 		// kubectl scale, or an autoscaler, through the scale subresource. Not during a hold,
-		// which holds the sizes too (see the docs of spec.paused).
+		// which holds the sizes too (see the docs of spec.paused), nor while blocked, which
+		// keeps everything as it runs.
 		c.spec.Replicas = ptr(r.Int32N(11))
+		s.scaledAt = i
 		s.logf("  inject: spec.replicas=%d", *c.spec.Replicas)
 		s.count("scaled")
 	}
+	s.injectBlocked(i)
 	if p(0.02) {
 		s.stallTill = i + 5 + r.IntN(35)
 		s.logf("  inject: pods of %s stall until iteration %d", c.desired.Hash, s.stallTill)
@@ -392,6 +407,7 @@ func (s *sim) inject(i int) {
 func (s *sim) drain() {
 	c := s.c
 	c.spec.Paused = false
+	c.blocked = nil
 	s.stallTill = 0
 	if c.actions.Promote != "" && c.actions.Promote != c.desired.Hash && c.actions.Promote != cutoverv1alpha1.ValueTrue {
 		c.actions.Promote = ""
@@ -652,6 +668,7 @@ func TestRolloutSequences(t *testing.T) {
 		"event " + EventRolledBack, "event " + EventActionIgnored,
 		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
 		"abort reason " + cutoverv1alpha1.ReasonGateFailed, "event " + EventGatePassed, "event " + EventGateFailed,
+		"blocked", "aborted while blocked",
 		"superseded", "restart", "scaled", "converged Healthy", "converged Aborted",
 	} {
 		if stats[k] == 0 {

@@ -1,0 +1,68 @@
+package plan
+
+import (
+	"slices"
+	"testing"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
+
+// registryDown blocks c as a registry outage does: the new template cannot be pinned.
+func registryDown(c *cluster) {
+	c.blocked = &Problem{Reason: cutoverv1alpha1.ReasonImageResolutionFailed, Transient: true,
+		Message: "resolving image tags (retrying): registry down"}
+	c.hideDesired = true
+}
+
+func TestBlockedRolloutStillAborts(t *testing.T) {
+	c := meshAtPause(t) // B serves 50%
+	c.desired = revision(revC)
+	registryDown(c)
+	c.actions.Abort = cutoverv1alpha1.ValueTrue
+	in := c.input()
+	out := Compute(in)
+	if out.State.Phase != cutoverv1alpha1.PhaseAborted {
+		t.Errorf("phase %s, want Aborted: an abort works in every state", out.State.Phase)
+	}
+	if out.Traffic == nil || out.Traffic.CanaryWeight != 0 || out.Traffic.StableRevision != revA {
+		t.Errorf("traffic %+v, want all of it on stable %s", out.Traffic, revA)
+	}
+	if !slices.Contains(out.RemoveAnnotations, cutoverv1alpha1.AnnotationAbort) {
+		t.Errorf("annotations to remove %v, want the abort taken", out.RemoveAnnotations)
+	}
+	if bad := c.apply(out); len(bad) > 0 {
+		t.Fatal(bad)
+	}
+	c.actions.Abort = ""
+	c.settle(t, true)
+	if _, ok := c.rs[revB]; ok || c.rs[revA].replicas != 4 || c.router.truth.CanaryWeight != 0 {
+		t.Errorf("after the abort: ReplicaSets %s, routing %s; want B torn down and A whole", describeRS(c), describeTraffic(c.router.truth))
+	}
+	if c.status.History[0].Revision != revB || c.status.History[0].Outcome != OutcomeAborted {
+		t.Errorf("history %+v, want B recorded as aborted", c.status.History[0])
+	}
+
+	// Once the registry is back, the new template rolls out as usual.
+	c.blocked = nil
+	c.settle(t, true)
+	if c.status.CurrentRevision != revC {
+		t.Errorf("current revision %s after the outage, want the new template's", c.status.CurrentRevision)
+	}
+}
+
+func TestBlockedRolloutLowersAWeightItsPodsCannotServe(t *testing.T) {
+	c := meshAtPause(t) // B serves 50% with 2/2 pods of 4
+	c.desired = revision(revC)
+	registryDown(c)
+	c.rs[revB].available = 1
+	out := Compute(c.input())
+	if out.Traffic == nil || out.Traffic.CanaryWeight != 25 {
+		t.Errorf("traffic %+v, want the weight lowered to 25%%, what 1 of 4 pods can serve", out.Traffic)
+	}
+	if out.Scale[revA] != 4 || out.Scale[revB] != 2 {
+		t.Errorf("scale %v: a blocked rollout keeps the sizes as they run", out.Scale)
+	}
+	if out.State.Phase != cutoverv1alpha1.PhaseProgressing || out.State.Reason != cutoverv1alpha1.ReasonImageResolutionFailed {
+		t.Errorf("phase %s reason %s, want Progressing ImageResolutionFailed", out.State.Phase, out.State.Reason)
+	}
+}
