@@ -111,7 +111,8 @@ func templateEdited(rs *appsv1.ReplicaSet) bool {
 }
 
 // observeRevision pins spec.template. Pins are looked up before any registry is asked: on a
-// ReplicaSet made from the same template, then in the status. A template is resolved once.
+// ReplicaSet made from the same template, then in the status and its history. A template is
+// resolved once.
 func (r *RolloutReconciler) observeRevision(ctx context.Context, s *rolloutScope, all []*appsv1.ReplicaSet) error {
 	ro := s.rollout
 	tmpl := &ro.Spec.Template
@@ -186,7 +187,17 @@ func knownPins(ro *cutoverv1alpha1.Rollout, tmplHash string, all []*appsv1.Repli
 		}
 	}
 	if ro.Status.TemplateHash == tmplHash && len(ro.Status.Images) > 0 {
-		return try(ro.Status.Images)
+		if pinned, p := try(ro.Status.Images); pinned != nil {
+			return pinned, p
+		}
+	}
+	// A revision whose ReplicaSet is gone keeps its pins in status.history.
+	for _, rec := range ro.Status.History {
+		if rec.TemplateHash == tmplHash && len(rec.Images) > 0 {
+			if pinned, p := try(rec.Images); pinned != nil {
+				return pinned, p
+			}
+		}
 	}
 	return nil, nil
 }

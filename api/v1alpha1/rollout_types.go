@@ -630,6 +630,11 @@ type RevisionRecord struct {
 	// images of the revision.
 	// +optional
 	Images []ContainerImage `json:"images,omitempty"`
+	// templateHash is the hash of the unpinned template the revision was made from: the same
+	// template seen again is pinned from images, without asking a registry, even once the
+	// revision's ReplicaSet is gone.
+	// +optional
+	TemplateHash string `json:"templateHash,omitempty"`
 	// createdAt is when the revision was created.
 	// +optional
 	CreatedAt *metav1.Time `json:"createdAt,omitempty"`

@@ -485,6 +485,17 @@ func (p *planner) addHistory(rev string, images []cutoverv1alpha1.ContainerImage
 	rec := cutoverv1alpha1.RevisionRecord{
 		Revision: rev, Images: images, Outcome: outcome, Reason: reason, FinishedAt: &p.now,
 	}
+	// The template hash keeps the pins reusable: a template seen again is pinned from this
+	// record instead of asking a registry whose tag may have moved.
+	switch rev {
+	case p.in.Desired.Hash:
+		rec.TemplateHash = p.in.Desired.TemplateHash
+	case p.in.Status.CurrentRevision:
+		rec.TemplateHash = p.in.Status.TemplateHash
+	}
+	if i := slices.IndexFunc(p.st.History, func(x cutoverv1alpha1.RevisionRecord) bool { return x.Revision == rev }); i >= 0 && rec.TemplateHash == "" {
+		rec.TemplateHash = p.st.History[i].TemplateHash
+	}
 	if r, ok := p.rs[rev]; ok && !r.CreatedAt.IsZero() {
 		rec.CreatedAt = &metav1.Time{Time: r.CreatedAt}
 	}

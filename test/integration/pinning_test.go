@@ -343,3 +343,46 @@ func rolloutEvents(g Gomega, ns, ro, reason string) []eventsv1.Event {
 	}
 	return out
 }
+
+// TestGoingBackReusesThePinsOfAGoneRevision: a template rolled back to after its ReplicaSet was
+// deleted is pinned from status.history, not resolved again: a tag re-pushed meanwhile does not
+// change what the old template means.
+func TestGoingBackReusesThePinsOfAGoneRevision(t *testing.T) {
+	g := newTestGomega(t)
+	ns := newNamespace(t)
+	reg := startTestRegistry(t)
+	first := reg.push(t, "app:1.0")
+	reg.push(t, "app:2.0")
+	startManager(t, ns, reg.resolver())
+	ro := canaryRollout(ns, "web", reg.host+"/app:1.0", time.Second)
+	ro.Spec.Strategy.Canary.Steps = nil
+	g.Expect(k8sClient.Create(context.Background(), ro)).To(Succeed())
+	var rev1 string
+	g.Eventually(func(g Gomega) {
+		markAvailable(g, ns, "web")
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy), r.Status.Message)
+		rev1 = r.Status.StableRevision
+	}).Should(Succeed())
+
+	setImage(g, ns, "web", reg.host+"/app:2.0")
+	g.Eventually(func(g Gomega) {
+		markAvailable(g, ns, "web")
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy), r.Status.Message)
+		g.Expect(r.Status.StableRevision).NotTo(Equal(rev1))
+		g.Expect(sizes(g, ns, "web")).NotTo(HaveKey(rev1), "the first revision's ReplicaSet is gone")
+	}).Should(Succeed())
+
+	second := reg.push(t, "app:1.0")
+	g.Expect(second).NotTo(Equal(first))
+	setImage(g, ns, "web", reg.host+"/app:1.0")
+	g.Eventually(func(g Gomega) {
+		markAvailable(g, ns, "web")
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy), r.Status.Message)
+		g.Expect(r.Status.StableRevision).To(Equal(rev1), "the same template is the same revision")
+		rs := replicaSets(g, ns, "web")[rev1]
+		g.Expect(rs.Spec.Template.Spec.Containers[0].Image).To(Equal(reg.host + "/app@" + first))
+	}).Should(Succeed())
+}
