@@ -53,6 +53,9 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 	}
 	r.checkGates(s)
 	classifyReplicaSets(s, all)
+	if err := r.claimDesiredName(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
 	return ctrl.Result{}, nil
 }
 

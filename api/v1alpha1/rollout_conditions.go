@@ -55,6 +55,9 @@ const (
 	// ReasonReferenceNotFound: a referenced object (Service, VirtualService, DestinationRule,
 	// Secret) does not exist.
 	ReasonReferenceNotFound = "ReferenceNotFound"
+	// ReasonNameConflict: the revision's ReplicaSet name is taken by a ReplicaSet this Rollout
+	// does not own and cannot adopt.
+	ReasonNameConflict = "NameConflict"
 	// ReasonImageResolutionFailed: a registry could not be reached to pin a tag; retrying.
 	ReasonImageResolutionFailed = "ImageResolutionFailed"
 	// ReasonWaitingForAvailability: pods of a revision are not available yet.

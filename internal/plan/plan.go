@@ -120,6 +120,9 @@ func (p *planner) blocked() {
 		phase = cutoverv1alpha1.PhaseProgressing
 		p.out.RequeueAfter = 15 * time.Second
 	}
+	if b.Recheck > 0 {
+		p.requeue(b.Recheck)
+	}
 	p.state(phase, b.Reason, b.Message)
 }
 

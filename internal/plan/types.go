@@ -96,6 +96,9 @@ type Problem struct {
 	Message string
 	// Transient problems are retried; others stall the rollout.
 	Transient bool
+	// Recheck, when set, asks to look again after this long even though the problem stalls
+	// the rollout: a person may fix it without any change the controller watches.
+	Recheck time.Duration
 }
 
 // Output is what the controller must make true.
