@@ -191,8 +191,14 @@ func TestABlueGreenPromoteAfterAnEarlyOneSwitches(t *testing.T) {
 	c.allAvailable()
 	c.actions.Promote = cutoverv1alpha1.ValueTrue
 	out := Compute(c.input())
-	if got := reasons(out.Events); !slices.Contains(got, EventPromoted) || out.Traffic == nil || out.Traffic.CanaryWeight != 100 {
-		t.Errorf("promote with the preview ready: events %v, Traffic %+v; want the switch", got, out.Traffic)
+	if got := reasons(out.Events); !slices.Contains(got, EventPromoted) || out.Status.Progress.SwitchedAt == nil {
+		t.Errorf("promote with the preview ready: events %v, switched at %v; want the switch recorded", got, out.Status.Progress.SwitchedAt)
+	}
+	c.apply(out)
+	c.actions.Promote = ""
+	// The switch recorded, the next round carries it out.
+	if out = Compute(c.input()); out.Traffic == nil || out.Traffic.CanaryWeight != 100 {
+		t.Errorf("the round after the promote: Traffic %+v; want the switch", out.Traffic)
 	}
 }
 

@@ -60,6 +60,15 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 		p.st.Gates = nil
 		p.event(false, EventWeightChanged, fmt.Sprintf("switched all traffic to revision %s; revision %s keeps running for %s",
 			d, stable, bg.GetScaleDownDelay()))
+		// The switch is recorded in this round's status write and carried out in the next
+		// round: a crash in between resumes the switch from the record, where switching first
+		// would have left a switch that a restarted controller, seeing the preview short of a
+		// pod, undid.
+		p.retireOthers(stable, p.n, stable, d)
+		p.requeue(gateSoon)
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
+			fmt.Sprintf("switching all traffic to revision %s", d))
+		return
 	}
 	if (ap.full || ap.once && !p.promoted) && len(bg.PostPromotionGates) > 0 && !pr.GatesSkipped {
 		// After the switch a promote leaves the post-promotion gates.

@@ -225,7 +225,9 @@ func TestBlueGreenWithoutDelayKeepsTheOldRevisionUntilTheServiceMoves(t *testing
 	c.desired = revision(revB)
 	c.settle(t, true)
 	c.actions.Promote = cutoverv1alpha1.ValueTrue
-	out := Compute(c.input())
+	c.apply(Compute(c.input())) // the switch is recorded
+	c.actions.Promote = ""
+	out := Compute(c.input()) // and carried out
 	if slices.Contains(out.Delete, revA) || out.Services == nil || out.Services.Active != revB {
 		t.Fatalf("switch with scaleDownDelay 0: delete %v, Services %+v; want A kept this round, the Service on B", out.Delete, out.Services)
 	}
@@ -257,5 +259,43 @@ func TestBlueGreenDeadlineAfterTheSwitchCountsFromTheEndOfTheDelay(t *testing.T)
 	c.now = c.now.Add(601 * time.Second)
 	if out = Compute(c.input()); out.Status.Phase != cutoverv1alpha1.PhaseAborted {
 		t.Errorf("no progress for the deadline after the delay: phase %s, want Aborted", out.Status.Phase)
+	}
+}
+
+// TestBlueGreenSwitchSurvivesACrashBeforeItsStatusWrite: the controller crashes after the
+// writes of the switch round but before its status write, and the preview then loses a pod.
+// The restarted controller must not point the active Service back and forth: the switch is
+// recorded in the status before any Service moves.
+func TestBlueGreenSwitchSurvivesACrashBeforeItsStatusWrite(t *testing.T) {
+	c := bgServices(t, time.Minute)
+	c.desired = revision(revB)
+	c.settle(t, true)
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	saved := *c.status.DeepCopy()
+	c.apply(Compute(c.input()))
+	c.status = saved // the crash: the round's status write never happened
+	afterCrash := c.activeService
+	c.rs[revB].available--
+	for range 3 {
+		out := Compute(c.input())
+		if out.Services != nil && out.Services.Active != afterCrash {
+			t.Fatalf("the active Service selects %s after the crash and is pointed at %s: a switch undone", afterCrash, out.Services.Active)
+		}
+		c.apply(out)
+		c.actions.Promote = ""
+	}
+	// With the switch recorded (no crash this time), it is carried out and kept while the
+	// preview is short of a pod.
+	c.allAvailable()
+	c.actions.Promote = cutoverv1alpha1.ValueTrue
+	c.apply(Compute(c.input()))
+	c.actions.Promote = ""
+	c.apply(Compute(c.input()))
+	if c.activeService != revB {
+		t.Fatalf("active Service on %s after a recorded switch, want %s", c.activeService, revB)
+	}
+	c.rs[revB].available--
+	if out := Compute(c.input()); out.Services == nil || out.Services.Active != revB {
+		t.Errorf("Services %+v after the preview lost a pod, want the switch kept", out.Services)
 	}
 }

@@ -320,6 +320,7 @@ func TestBlueGreenPrePromotionGates(t *testing.T) {
 
 	c = bgWithGates(t, []string{"smoke"}, nil)
 	measureRound(t, c, nil)
+	measureRound(t, c, nil) // passed: the switch is recorded
 	out = measureRound(t, c, nil)
 	if out.Services == nil || out.Services.Active != revB {
 		t.Errorf("services %+v after the pre-promotion gate passed, want the switch to %s", out.Services, revB)
