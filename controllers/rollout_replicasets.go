@@ -92,9 +92,8 @@ func (r *RolloutReconciler) createReplicaSet(ctx context.Context, s *rolloutScop
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("creating ReplicaSet %s: %w", rs.Name, err)
 	}
+	// The planner announces the revision (RevisionCreated) with the status write that records it.
 	ctrl.LoggerFrom(ctx).Info("Created ReplicaSet", "ReplicaSet", rs.Name, "replicas", replicas)
-	s.queue(plan.Event{Reason: plan.EventRevisionCreated,
-		Message: fmt.Sprintf("created ReplicaSet %s for revision %s with %d replicas", rs.Name, rev, replicas)})
 	return ctrl.Result{}, nil
 }
 

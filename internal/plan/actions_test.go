@@ -207,8 +207,8 @@ func TestAPauseAtStepOneOfANewRevisionIsAnnounced(t *testing.T) {
 	c.settle(t, true)
 	c.desired = revision(revB)
 	out := Compute(c.input())
-	if got := reasons(out.Events); !slices.Equal(got, []string{EventPaused}) {
-		t.Errorf("new revision at a pause{}: events %v, want Paused", got)
+	if got := reasons(out.Events); !slices.Equal(got, []string{EventRevisionCreated, EventPaused}) {
+		t.Errorf("new revision at a pause{}: events %v, want RevisionCreated, Paused", got)
 	}
 }
 

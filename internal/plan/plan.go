@@ -34,6 +34,9 @@ type planner struct {
 	restarted bool
 	// measured are the gates whose measurement of this round was applied.
 	measured map[string]bool
+	// started is the revision this round's status starts to record (a new revision, or the
+	// first one), "" when none.
+	started string
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -60,6 +63,7 @@ func Compute(in Input) Output {
 	p.st.Strategy = in.Spec.Strategy.StrategyName()
 	p.st.Selector = selectorString(in.Spec.Selector.AsMeta())
 	p.run()
+	p.announceRevision()
 	if p.pos != nil {
 		p.out.Events = append(p.out.Events, *p.pos)
 	}
@@ -233,6 +237,7 @@ func (p *planner) firstRevision() {
 	d := p.in.Desired
 	if p.st.StableRevision != d.Hash {
 		p.addHistory(d.Hash, d.Images, OutcomePromoted, "first revision")
+		p.started = d.Hash
 	}
 	p.st.StableRevision = d.Hash
 	p.steady(d.Hash)
@@ -292,6 +297,7 @@ func (p *planner) progress(stable string) {
 	d := p.in.Desired
 	if p.progressRecord().Revision != d.Hash {
 		p.supersede(stable)
+		p.started = d.Hash
 		p.startProgress(d.Hash)
 		p.st.CurrentRevision = d.Hash
 		p.st.CurrentStepIndex = ptr(int32(0))
@@ -544,4 +550,35 @@ func (p *planner) finishPending() {
 	for _, rev := range p.out.Delete {
 		delete(p.out.Scale, rev)
 	}
+}
+
+// announceRevision emits RevisionCreated for the revision this round's status starts to
+// record. The Event is derived from that change of the status, not from the create call: when
+// the status write fails (a conflict, a crash), the next round records the revision again and
+// announces it then, once. A revision whose ReplicaSet was already live and known to the
+// status (going back to it) is not announced again.
+func (p *planner) announceRevision() {
+	rev := p.started
+	if rev == "" {
+		return
+	}
+	var replicas int32
+	switch {
+	case p.out.Create == rev:
+		replicas = p.out.CreateReplicas
+	case p.isLive(rev) && !p.knownRevision(rev):
+		// Created in a round whose status write was lost.
+		replicas = p.rs[rev].Replicas
+	default:
+		return
+	}
+	p.out.Events = append([]Event{{Reason: EventRevisionCreated,
+		Message: fmt.Sprintf("created the ReplicaSet of revision %s with %d replicas", rev, replicas)}}, p.out.Events...)
+}
+
+// knownRevision reports whether the status as read already knew revision rev.
+func (p *planner) knownRevision(rev string) bool {
+	st := p.in.Status
+	return rev == st.StableRevision || rev == st.CurrentRevision ||
+		slices.ContainsFunc(st.History, func(r cutoverv1alpha1.RevisionRecord) bool { return r.Revision == rev })
 }

@@ -175,7 +175,7 @@ func TestCompute(t *testing.T) {
 			setup: func(t *testing.T) *cluster { return newCluster(stdSpec(), revA) },
 			want: expect{
 				create: revA, createReplicas: 4, scale: map[string]int32{},
-				events: nil, phase: cutoverv1alpha1.PhaseProgressing,
+				events: []string{EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
 				reason: cutoverv1alpha1.ReasonWaitingForAvailability,
 				stable: revA, current: revA, stepNil: true, weight: ptr(int32(100)),
 				history: []string{revA + ":Promoted"},
@@ -203,7 +203,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				create: revB, createReplicas: 1, scale: map[string]int32{revA: 4},
-				events: nil, phase: cutoverv1alpha1.PhaseProgressing,
+				events: []string{EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
 				stable: revA, current: revB, step: ptr(int32(0)), weight: ptr(int32(25)),
 				history: []string{revA + ":Promoted"},
 			},
@@ -552,7 +552,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				create: revC, createReplicas: 1, scale: map[string]int32{revA: 4, revB: 1},
-				events: nil, phase: cutoverv1alpha1.PhaseProgressing,
+				events: []string{EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
 				stable: revA, current: revC, step: ptr(int32(0)), weight: ptr(int32(25)),
 				history: []string{revB + ":Superseded", revA + ":Promoted"},
 			},
@@ -575,7 +575,7 @@ func TestCompute(t *testing.T) {
 			},
 			want: expect{
 				create: revC, createReplicas: 1, scale: map[string]int32{revA: 4},
-				events: nil, phase: cutoverv1alpha1.PhaseProgressing,
+				events: []string{EventRevisionCreated}, phase: cutoverv1alpha1.PhaseProgressing,
 				current: revC, step: ptr(int32(0)),
 				history: []string{revB + ":Aborted", revA + ":Promoted"},
 			},
@@ -604,7 +604,7 @@ func TestCompute(t *testing.T) {
 				return c
 			},
 			want: expect{
-				create: revB, createReplicas: 1, scale: map[string]int32{revA: 4},
+				create: revB, createReplicas: 1, scale: map[string]int32{revA: 4}, events: []string{EventRevisionCreated},
 				phase: cutoverv1alpha1.PhaseProgressing, stable: revA, current: revB, step: ptr(int32(0)), weight: ptr(int32(0)),
 				traffic: &Split{StableRevision: revA, CanaryWeight: 0},
 			},

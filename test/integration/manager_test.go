@@ -18,6 +18,7 @@ package integration
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -81,10 +82,19 @@ func (m *runningManager) Stop() {
 type countingTransport struct {
 	next           http.RoundTripper
 	writes, events *atomic.Int64
+	// refuse, when set, answers the writes it picks with 409 Conflict, without sending them.
+	refuse func(*http.Request) bool
 }
 
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		if c.refuse != nil && c.refuse(req) {
+			body := `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Conflict","code":409,` +
+				`"message":"refused by the test: the object has been modified"}`
+			return &http.Response{StatusCode: http.StatusConflict, Status: "409 Conflict", Request: req,
+				Header: http.Header{"Content-Type": []string{"application/json"}},
+				Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}, nil
+		}
 		c.writes.Add(1)
 		if strings.Contains(req.URL.Path, "/events") {
 			c.events.Add(1)
@@ -96,6 +106,13 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // startManager starts the Rollout controller on namespace ns with resolver images (a real
 // registry resolver when nil). It stops when the test ends.
 func startManager(t *testing.T, ns string, images image.Resolver) *runningManager {
+	t.Helper()
+	return startManagerRefusing(t, ns, images, nil)
+}
+
+// startManagerRefusing is startManager with a transport that answers the writes refuse picks
+// with 409 Conflict.
+func startManagerRefusing(t *testing.T, ns string, images image.Resolver, refuse func(*http.Request) bool) *runningManager {
 	t.Helper()
 	setLogger.Do(func() {
 		// CUTOVER_TEST_LOG=1 shows the managers' logs; they are quiet otherwise.
@@ -109,7 +126,7 @@ func startManager(t *testing.T, ns string, images image.Resolver) *runningManage
 	c := rest.CopyConfig(cfg)
 	c.QPS, c.Burst = 500, 1000
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return countingTransport{next: rt, writes: writes, events: events}
+		return countingTransport{next: rt, writes: writes, events: events, refuse: refuse}
 	})
 	mgr, err := ctrl.NewManager(c, ctrl.Options{
 		Scheme:                 scheme,
