@@ -18,6 +18,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -82,19 +83,32 @@ func (m *runningManager) Stop() {
 type countingTransport struct {
 	next           http.RoundTripper
 	writes, events *atomic.Int64
-	// refuse, when set, answers the writes it picks with 409 Conflict, without sending them.
-	refuse func(*http.Request) bool
+	// fault, when set, picks requests to answer with an error status (409, 429 or 500)
+	// instead of sending them; 0 sends the request.
+	fault func(*http.Request) int
+}
+
+// faultReasons are the Status reasons of the error codes a fault may answer with.
+var faultReasons = map[int]string{
+	http.StatusConflict:            "Conflict",
+	http.StatusTooManyRequests:     "TooManyRequests",
+	http.StatusInternalServerError: "InternalError",
 }
 
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		if c.refuse != nil && c.refuse(req) {
-			body := `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Conflict","code":409,` +
-				`"message":"refused by the test: the object has been modified"}`
-			return &http.Response{StatusCode: http.StatusConflict, Status: "409 Conflict", Request: req,
-				Header: http.Header{"Content-Type": []string{"application/json"}},
-				Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}, nil
+	if code := 0; c.fault != nil {
+		if code = c.fault(req); code != 0 {
+			body := fmt.Sprintf(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":%q,"code":%d,`+
+				`"message":"injected by the test: %d %s"}`, faultReasons[code], code, code, http.StatusText(code))
+			h := http.Header{"Content-Type": []string{"application/json"}}
+			if code == http.StatusTooManyRequests {
+				h.Set("Retry-After", "1")
+			}
+			return &http.Response{StatusCode: code, Status: fmt.Sprintf("%d %s", code, http.StatusText(code)), Request: req,
+				Header: h, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}, nil
 		}
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		c.writes.Add(1)
 		if strings.Contains(req.URL.Path, "/events") {
 			c.events.Add(1)
@@ -107,12 +121,24 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // registry resolver when nil). It stops when the test ends.
 func startManager(t *testing.T, ns string, images image.Resolver) *runningManager {
 	t.Helper()
-	return startManagerRefusing(t, ns, images, nil)
+	return startManagerWithFaults(t, ns, images, nil)
 }
 
 // startManagerRefusing is startManager with a transport that answers the writes refuse picks
 // with 409 Conflict.
 func startManagerRefusing(t *testing.T, ns string, images image.Resolver, refuse func(*http.Request) bool) *runningManager {
+	t.Helper()
+	return startManagerWithFaults(t, ns, images, func(req *http.Request) int {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead && refuse(req) {
+			return http.StatusConflict
+		}
+		return 0
+	})
+}
+
+// startManagerWithFaults is startManager with a transport that answers the requests fault
+// picks with the error status it returns.
+func startManagerWithFaults(t *testing.T, ns string, images image.Resolver, fault func(*http.Request) int) *runningManager {
 	t.Helper()
 	setLogger.Do(func() {
 		// CUTOVER_TEST_LOG=1 shows the managers' logs; they are quiet otherwise.
@@ -126,7 +152,7 @@ func startManagerRefusing(t *testing.T, ns string, images image.Resolver, refuse
 	c := rest.CopyConfig(cfg)
 	c.QPS, c.Burst = 500, 1000
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return countingTransport{next: rt, writes: writes, events: events, refuse: refuse}
+		return countingTransport{next: rt, writes: writes, events: events, fault: fault}
 	})
 	mgr, err := ctrl.NewManager(c, ctrl.Options{
 		Scheme:                 scheme,
