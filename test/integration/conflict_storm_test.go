@@ -83,7 +83,7 @@ func TestConflictStorm(t *testing.T) {
 		return 0
 	}, nil)
 	t.Logf("conflict storm: %d of %d writes refused with 409", refused.Load(), writes.Load())
-	NewWithT(t).Expect(float64(refused.Load())/float64(writes.Load())).To(BeNumerically(">", 0.2))
+	NewWithT(t).Expect(float64(refused.Load()) / float64(writes.Load())).To(BeNumerically(">", 0.2))
 }
 
 // TestThrottlingAndServerErrors: 20% of the manager's requests (reads and writes, but not
