@@ -54,11 +54,18 @@ lint: golangci-lint ## Run golangci-lint.
 ##@ Test
 
 .PHONY: test
-test: manifests generate fmt vet test-unit test-integration test-e2e ## Run all three tiers: unit, integration (envtest) and e2e (local control plane).
+test: manifests generate fmt vet test-unit test-fuzz test-integration test-e2e ## Run all tiers: unit, fuzz (bounded), integration (envtest) and e2e (local control plane).
 
 .PHONY: test-unit
 test-unit: ## Unit tests: pure packages and controllers with fakes; no API server.
 	go test ./api/... ./internal/... ./controllers/...
+
+FUZZTIME ?= 10s
+.PHONY: test-fuzz
+test-fuzz: ## Run each fuzz target for FUZZTIME (default 10s); the corpus in testdata/fuzz also runs in test-unit.
+	go test ./internal/plan -run '^$$' -fuzz '^FuzzCompute$$' -fuzztime $(FUZZTIME)
+	go test ./internal/image -run '^$$' -fuzz '^FuzzParseReference$$' -fuzztime $(FUZZTIME)
+	go test ./internal/traffic/istio -run '^$$' -fuzz '^FuzzPlan$$' -fuzztime $(FUZZTIME)
 
 .PHONY: test-integration
 test-integration: control-plane ## Integration tests on a real kube-apiserver and etcd (envtest).

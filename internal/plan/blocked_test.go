@@ -66,3 +66,20 @@ func TestBlockedRolloutLowersAWeightItsPodsCannotServe(t *testing.T) {
 		t.Errorf("phase %s reason %s, want Progressing ImageResolutionFailed", out.State.Phase, out.State.Reason)
 	}
 }
+
+// TestAnInconsistentStatusIsBroughtBackInRange: the status is an input like any other; an
+// edited one (found by FuzzCompute) must not crash the planner or route a negative weight.
+func TestAnInconsistentStatusIsBroughtBackInRange(t *testing.T) {
+	c := meshAtPause(t)
+	c.status.CurrentStepIndex = ptr(int32(-1))
+	out := Compute(c.input())
+	if idx := out.Status.CurrentStepIndex; idx == nil || *idx < 0 {
+		t.Errorf("step index %v, want it back in range", idx)
+	}
+	c = meshAtPause(t)
+	c.status.CanaryWeight = -3
+	c.spec.Paused = true
+	if out := Compute(c.input()); out.Traffic == nil || out.Traffic.CanaryWeight < 0 {
+		t.Errorf("traffic %+v during a hold with status.canaryWeight -3, want a weight in 0..100", out.Traffic)
+	}
+}

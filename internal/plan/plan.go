@@ -185,7 +185,8 @@ func (p *planner) holdRouting() {
 		p.routeStable(stable)
 		return
 	}
-	w := min(p.st.CanaryWeight, p.servable(cur))
+	// Clamped: the status is an input like any other, and may hold any value.
+	w := max(0, min(p.st.CanaryWeight, p.servable(cur), 100))
 	canary := ""
 	if w > 0 {
 		canary = cur

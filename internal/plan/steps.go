@@ -144,7 +144,12 @@ func (p *planner) retry() {
 func (p *planner) runCanary(stable string, ap approval) {
 	steps := canarySteps(p.in.Spec)
 	d := p.in.Desired.Hash
-	idx := int(*p.st.CurrentStepIndex)
+	// The status is an input like any other: a step index out of range (an edited status, or
+	// steps removed from the spec mid-rollout) is brought back within the steps.
+	idx := min(max(int(*p.st.CurrentStepIndex), 0), len(steps))
+	if idx != int(*p.st.CurrentStepIndex) {
+		p.st.CurrentStepIndex = ptr(int32(idx))
+	}
 	if ap.full {
 		p.skipGates()
 		if idx < len(steps) {
