@@ -70,6 +70,10 @@ func (p *planner) runBlueGreen(stable string, ap approval) {
 			fmt.Sprintf("switching all traffic to revision %s", d))
 		return
 	}
+	if !p.switchCarriedOut(d) {
+		p.awaitSwitch(stable, pr.SwitchedAt.Time)
+		return
+	}
 	if (ap.full || ap.once && !p.promoted) && len(bg.PostPromotionGates) > 0 && !pr.GatesSkipped {
 		// After the switch a promote leaves the post-promotion gates.
 		if ap.once {
@@ -204,4 +208,35 @@ func (p *planner) preSwitch(bg *cutoverv1alpha1.BlueGreenStrategy, d string, ap 
 		return false
 	}
 	return true
+}
+
+// switchCarriedOut reports whether a recorded switch has moved traffic, as observed (the active
+// Service selects d) or as the last plan did (d had traffic), or may move it now: d runs every
+// pod, all available. A recorded switch is never carried out to a revision short of pods.
+func (p *planner) switchCarriedOut(d string) bool {
+	return p.in.ActiveService == d || p.planned(d) > 0 || p.available(d, p.n)
+}
+
+// awaitSwitch holds the routing before the switch while a recorded switch waits for the new
+// revision to be whole again; with no progress for the progress deadline it is aborted.
+func (p *planner) awaitSwitch(stable string, switchedAt time.Time) {
+	d := p.in.Desired.Hash
+	p.st.CanaryWeight = 0
+	p.pointServices(stable, d)
+	if p.mesh() {
+		p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: d, CanaryWeight: 0}
+	}
+	p.retireOthers(stable, p.n, stable, d)
+	avail := p.rs[d].Available
+	p.trackProgress(avail)
+	if p.deadlineExceeded() {
+		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, fmt.Sprintf(
+			"revision %s lost pods before its switch was carried out and made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, traffic stays on %s",
+			d, avail, p.n, stable), true)
+		p.abortedState(stable)
+		return
+	}
+	p.requeueForDeadline()
+	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
+		fmt.Sprintf("switching to %s once its pods are available again: %d/%d (recorded at %s)", d, avail, p.n, switchedAt.UTC().Format(time.RFC3339)))
 }

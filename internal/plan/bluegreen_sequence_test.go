@@ -80,3 +80,22 @@ func TestBlueGreenSequences(t *testing.T) {
 		})
 	}
 }
+
+// checkSwitch is the blue-green invariant: the active Service is moved to a new revision only
+// when that revision runs every pod, all of them available.
+func checkSwitch(in Input, out Output) []string {
+	if in.Spec.Strategy.BlueGreen == nil || out.Services == nil || out.Services.Active == in.ActiveService {
+		return nil
+	}
+	to := out.Services.Active
+	if to == in.Status.StableRevision || to == out.Status.StableRevision && in.ActiveService == "" {
+		return nil // back to the stable revision (an abort, a rollback), or the first revision
+	}
+	n := replicasOf(in.Spec)
+	for _, r := range in.ReplicaSets {
+		if r.Revision == to && !r.Deleting && !r.Stale && r.Replicas == n && r.Available >= n {
+			return nil
+		}
+	}
+	return []string{fmt.Sprintf("the active Service moves from %q to %s, which is not fully available", in.ActiveService, to)}
+}

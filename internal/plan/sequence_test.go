@@ -573,6 +573,7 @@ func (s *sim) run() error {
 		bad := s.c.apply(out)
 		bad = append(bad, s.check(in, out)...)
 		bad = append(bad, s.checkGates(in, out)...)
+		bad = append(bad, checkSwitch(in, out)...)
 		if s.c.router != nil {
 			bad = append(bad, s.checkMesh(in, out, pre)...)
 			s.c.router.endRound()
