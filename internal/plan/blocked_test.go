@@ -83,3 +83,20 @@ func TestAnInconsistentStatusIsBroughtBackInRange(t *testing.T) {
 		t.Errorf("traffic %+v during a hold with status.canaryWeight -3, want a weight in 0..100", out.Traffic)
 	}
 }
+
+// TestTheFirstRevisionTakesOverRoutingOnlyWhenWhole: routing objects whose stable subset
+// selects no revision yet (taken over from a Deployment, say) keep selecting what they select
+// until the first revision has all its pods; found by the crash-matrix history check.
+func TestTheFirstRevisionTakesOverRoutingOnlyWhenWhole(t *testing.T) {
+	c := newMeshCluster(canarySpec(4, setWeight(50)), revA)
+	c.router.truth = Traffic{}
+	out := Compute(c.input())
+	if out.Traffic != nil {
+		t.Errorf("traffic %+v before revision A has a pod, want the routing left as it is", out.Traffic)
+	}
+	c.apply(out)
+	c.allAvailable()
+	if out := Compute(c.input()); out.Traffic == nil || out.Traffic.StableRevision != revA {
+		t.Errorf("traffic %+v once A is whole, want the stable subset on A", out.Traffic)
+	}
+}

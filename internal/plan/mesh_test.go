@@ -227,6 +227,12 @@ func (s *sim) checkDrift(i int, in Input, out Output) error {
 		}
 		s.count("drift while held")
 	}
+	if out.Traffic == nil && drifted.StableRevision == "" && in.Status.Phase != cutoverv1alpha1.PhaseHealthy {
+		// A stable subset that selects no revision is taken over once the stable revision is
+		// whole, not before (see routingTakenOver).
+		s.count("takeover waits for the stable revision")
+		return nil
+	}
 	if out.Traffic == nil {
 		return fmt.Errorf("iteration %d: drift %s is not put back: no Traffic in the Output", i, describeTraffic(drifted))
 	}
@@ -235,7 +241,9 @@ func (s *sim) checkDrift(i int, in Input, out Output) error {
 	want := Compute(cleanIn)
 	same := out.Status.Phase == want.Status.Phase && out.Status.StableRevision == want.Status.StableRevision &&
 		reflect.DeepEqual(out.Status.CurrentStepIndex, want.Status.CurrentStepIndex)
-	if !same {
+	if !same || want.Traffic == nil {
+		// (Without the drift, a stable subset that selected no revision would have been left
+		// alone: the drift labelled it.)
 		s.count("drift moved a decision")
 		return nil
 	}
@@ -258,7 +266,9 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	var bad []string
 	now := rt.truth
 	stableLive := slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision })
-	if out.Traffic == nil && (!in.Spec.Paused && in.Blocked == nil || stableLive) {
+	// A stable subset that selects no revision yet is taken over once the revision is whole.
+	takingOver := in.Traffic.StableRevision == "" && in.Status.Phase != cutoverv1alpha1.PhaseHealthy
+	if out.Traffic == nil && (!in.Spec.Paused && in.Blocked == nil || stableLive) && !takingOver {
 		// Only a Rollout held before its first ReplicaSet has nothing to route.
 		bad = append(bad, "no Traffic in the Output of a mesh Rollout")
 	}

@@ -265,7 +265,11 @@ func (p *planner) steady(stable string) {
 	}
 	p.startProgress(stable)
 	p.refuseActions("nothing is being rolled out")
-	p.routeStable(stable)
+	if p.routingTakenOver(stable) {
+		p.routeStable(stable)
+	} else {
+		p.note("routing left as it is until revision %s has its pods", stable)
+	}
 	p.pointServices(stable, stable)
 	p.retireOthers(stable, p.n, stable)
 	r := p.rs[stable]

@@ -1,6 +1,10 @@
 package plan
 
-import "time"
+import (
+	"time"
+
+	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+)
 
 // Split is the routing the planner asks a traffic router for.
 type Split struct {
@@ -128,4 +132,14 @@ func (p *planner) serving(rev string) int32 {
 	// the last plan gave rev (see planned) counts as well.
 	need = max(need, canaryReplicas(p.n, p.planned(rev)))
 	return min(need, p.n)
+}
+
+// routingTakenOver reports whether the routing may be pointed at the stable revision. A
+// stable subset that selects no revision yet (routing objects a Rollout takes over, from a
+// Deployment say) keeps selecting what it selects until the revision has all its pods
+// available: the first revision gets the traffic only once it can serve it.
+func (p *planner) routingTakenOver(stable string) bool {
+	t := p.in.Traffic
+	return t == nil || t.StableRevision != "" || p.available(stable, p.n) ||
+		p.in.Status.Phase == cutoverv1alpha1.PhaseHealthy
 }
