@@ -33,6 +33,7 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -115,7 +116,7 @@ func (h *history) ordered() []client.Object {
 
 // crashWalk runs one walk with a crash at write k (0: no crash) and returns how many writes
 // the first manager made.
-func crashWalk(t *testing.T, k int64, after bool) int64 {
+func crashWalk(t *testing.T, newRollout func(ns string) *cutoverv1alpha1.Rollout, k int64, after bool) int64 {
 	g := newTestGomega(t)
 	ns := newNamespace(t)
 	istioObjects(g, ns)
@@ -124,7 +125,7 @@ func crashWalk(t *testing.T, k int64, after bool) int64 {
 		&cutoverv1alpha1.RolloutList{})
 	cp := &crashPoint{crashed: make(chan struct{})}
 	m := startManagerWithFaults(t, ns, nil, cp.fault)
-	g.Expect(k8sClient.Create(context.Background(), istioRollout(ns, "web", digestImage(1)))).To(Succeed())
+	g.Expect(k8sClient.Create(context.Background(), newRollout(ns))).To(Succeed())
 	var stable string
 	g.Eventually(func(g Gomega) {
 		markAvailable(g, ns, "web")
@@ -180,7 +181,7 @@ func crashWalk(t *testing.T, k int64, after bool) int64 {
 	if bad := checkHistory(h.ordered(), stable, 4); len(bad) > 0 {
 		t.Errorf("crash at write %d (after=%v): %s", k, after, strings.Join(bad, "; "))
 	}
-	g.Expect(promotes).To(Equal(1), "one promote given for the one pause{}, and taken once")
+	g.Expect(promotes).To(Equal(1), "one promote given for the one wait, and taken once")
 	return made
 }
 
@@ -269,8 +270,27 @@ func checkHistory(versions []client.Object, stable string, n int32) []string {
 // crashSample is the bounded sample of k CI runs; CUTOVER_CRASH_MATRIX=full runs every k.
 var crashSample = []int64{1, 2, 3, 5, 8, 11, 14}
 
+// crashScenarios are the walks of the crash matrix: an Istio canary (10% → 30% → pause{} →
+// promote → 60% → 100%) and an Istio blue-green switch (a promote switches the weight from 0 to
+// 100; the old revision goes after scaleDownDelay).
+var crashScenarios = map[string]func(ns string) *cutoverv1alpha1.Rollout{
+	"canary": func(ns string) *cutoverv1alpha1.Rollout { return istioRollout(ns, "web", digestImage(1)) },
+	"bluegreen": func(ns string) *cutoverv1alpha1.Rollout {
+		ro := istioRollout(ns, "web", digestImage(1))
+		ro.Spec.Strategy = cutoverv1alpha1.RolloutStrategy{BlueGreen: &cutoverv1alpha1.BlueGreenStrategy{
+			AutoPromote: ptr.To(false), ScaleDownDelay: &metav1.Duration{Duration: time.Second}}}
+		return ro
+	},
+}
+
 func TestCrashAtEveryWrite(t *testing.T) {
-	total := crashWalk(t, 0, false)
+	for _, name := range []string{"canary", "bluegreen"} {
+		t.Run(name, func(t *testing.T) { crashMatrix(t, crashScenarios[name]) })
+	}
+}
+
+func crashMatrix(t *testing.T, newRollout func(ns string) *cutoverv1alpha1.Rollout) {
+	total := crashWalk(t, newRollout, 0, false)
 	t.Logf("a walk without a crash makes %d writes", total)
 	ks := crashSample
 	if os.Getenv("CUTOVER_CRASH_MATRIX") == "full" {
@@ -284,7 +304,7 @@ func TestCrashAtEveryWrite(t *testing.T) {
 			continue
 		}
 		for _, after := range []bool{false, true} {
-			t.Run(fmt.Sprintf("k=%d after=%v", k, after), func(t *testing.T) { crashWalk(t, k, after) })
+			t.Run(fmt.Sprintf("k=%d after=%v", k, after), func(t *testing.T) { crashWalk(t, newRollout, k, after) })
 		}
 	}
 }
