@@ -61,18 +61,32 @@ func (r *RolloutReconciler) reconcileReplicaSets(ctx context.Context, s *rollout
 		}
 		ctrl.LoggerFrom(ctx).V(1).Info("Scaled ReplicaSet", "ReplicaSet", rs.Name, "replicas", want)
 	}
-	for _, rev := range out.Delete {
+	// Deletions wait for the status write (see deleteReplicaSets).
+	s.scaled = true
+	return ctrl.Result{}, nil
+}
+
+// deleteReplicaSets deletes the ReplicaSets the plan retires. It runs only after the status
+// write that records the decision: a deletion cannot be undone, and a revision torn down by a
+// round whose status was then lost (a conflict, a crash) would leave the next round without
+// the record of why (a completion whose promote would then be refused as if nothing were
+// rolling out). A deletion that fails is retried by the next round, which plans it again.
+func (r *RolloutReconciler) deleteReplicaSets(ctx context.Context, s *rolloutScope) error {
+	if !s.scaled {
+		return nil // the pipeline stopped before the ReplicaSets were brought to the plan
+	}
+	for _, rev := range s.plan.Delete {
 		rs, ok := s.replicaSets[rev]
 		if !ok || !rs.DeletionTimestamp.IsZero() {
 			continue
 		}
 		if err := r.Delete(ctx, rs, client.PropagationPolicy(metav1.DeletePropagationBackground),
 			client.Preconditions{UID: &rs.UID}); client.IgnoreNotFound(err) != nil {
-			return ctrl.Result{}, fmt.Errorf("deleting ReplicaSet %s: %w", rs.Name, err)
+			return fmt.Errorf("deleting ReplicaSet %s: %w", rs.Name, err)
 		}
 		ctrl.LoggerFrom(ctx).V(1).Info("Deleted ReplicaSet", "ReplicaSet", rs.Name)
 	}
-	return ctrl.Result{}, nil
+	return nil
 }
 
 // createReplicaSet creates the ReplicaSet of a revision. When the name is still taken by a

@@ -51,6 +51,9 @@ type rolloutScope struct {
 
 	// planned
 	plan *plan.Output
+	// scaled is set once the ReplicaSets were created and scaled as planned; the planned
+	// deletions follow the status write.
+	scaled bool
 
 	// queued for after the status write
 	events []plan.Event

@@ -69,6 +69,12 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		}
 		r.Recorder.Eventf(ro, nil, typ, ev.Reason, "Reconcile", "%s", ev.Message)
 	}
+	if s.plan != nil && retErr == nil {
+		// Only now that the status records the decision; not after a failed phase.
+		if err := r.deleteReplicaSets(ctx, s); err != nil {
+			return res, err
+		}
+	}
 	if s.plan != nil && len(s.plan.RemoveAnnotations) > 0 {
 		// status.pendingRemoval now records them, so a restart before this removal does not act
 		// on them twice. The planner clears the record in a later status write, once it sees

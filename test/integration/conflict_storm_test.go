@@ -176,16 +176,14 @@ func runStorm(t *testing.T, n int, fault func(*http.Request) int, watch func(*cu
 			g.Expect(r.Annotations).NotTo(HaveKey(cutoverv1alpha1.AnnotationPromote))
 			g.Expect(r.Annotations).NotTo(HaveKey(cutoverv1alpha1.AnnotationAbort))
 			g.Expect(r.Status.PendingRemoval).To(BeEmpty())
+			checkStormOutcome(g, ns, name(i), i < half)
 		}
 	}).Should(Succeed())
-	for i := range n {
-		checkStormOutcome(g, ns, name(i), i < half)
-	}
 	g.Expect(templates.bad).To(BeEmpty(), "ReplicaSet templates changed")
 }
 
 // checkStormOutcome checks one Rollout of a storm: promoted or aborted, exactly once.
-func checkStormOutcome(g *WithT, ns, name string, promoted bool) {
+func checkStormOutcome(g Gomega, ns, name string, promoted bool) {
 	r := getRollout(g, ns, name)
 	count := func(reason string) int {
 		k := 0
@@ -195,6 +193,14 @@ func checkStormOutcome(g *WithT, ns, name string, promoted bool) {
 			}
 		}
 		return k
+	}
+	if r.Status.LastAction == nil {
+		var notes []string
+		for _, e := range rolloutEvents(g, ns, name, "") {
+			notes = append(notes, e.Reason+": "+e.Note)
+		}
+		g.Expect(r.Status.LastAction).NotTo(BeNil(), "%s: no last action; history %v, events %v, phase %s: %s",
+			name, historyOf(r), notes, r.Status.Phase, r.Status.Message)
 	}
 	if promoted {
 		g.Expect(r.Status.LastAction).To(HaveField("Type", "Promote"), name)
