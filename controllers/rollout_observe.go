@@ -138,7 +138,7 @@ func (r *RolloutReconciler) observeRevision(ctx context.Context, s *rolloutScope
 			s.blocked = imageProblem(err)
 			return nil
 		}
-		s.queue(resolvedEvents(tmpl, pinned)...)
+		// The planner announces the pins (ImageResolved) with the status write that records them.
 	}
 	hash, err := plan.TemplateHash(pinned)
 	if err != nil {
@@ -232,20 +232,4 @@ func imageProblem(err error) *plan.Problem {
 	}
 	return &plan.Problem{Reason: cutoverv1alpha1.ReasonImageResolutionFailed, Transient: true,
 		Message: "resolving image tags (retrying): " + err.Error()}
-}
-
-// resolvedEvents describes each tag that was pinned.
-func resolvedEvents(tmpl, pinned *corev1.PodTemplateSpec) []plan.Event {
-	var out []plan.Event
-	add := func(before, after []corev1.Container) {
-		for i := range before {
-			if i < len(after) && before[i].Image != after[i].Image {
-				out = append(out, plan.Event{Reason: plan.EventImageResolved,
-					Message: fmt.Sprintf("container %s: %s pinned to %s", before[i].Name, before[i].Image, after[i].Image)})
-			}
-		}
-	}
-	add(tmpl.Spec.InitContainers, pinned.Spec.InitContainers)
-	add(tmpl.Spec.Containers, pinned.Spec.Containers)
-	return out
 }

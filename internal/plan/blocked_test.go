@@ -2,7 +2,10 @@ package plan
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
@@ -98,5 +101,37 @@ func TestTheFirstRevisionTakesOverRoutingOnlyWhenWhole(t *testing.T) {
 	c.allAvailable()
 	if out := Compute(c.input()); out.Traffic == nil || out.Traffic.StableRevision != revA {
 		t.Errorf("traffic %+v once A is whole, want the stable subset on A", out.Traffic)
+	}
+}
+
+// TestPinsAreAnnouncedWithTheStatusThatRecordsThem: ImageResolved follows the status change
+// that records new pins, so a round whose status write is lost announces them again, once.
+func TestPinsAreAnnouncedWithTheStatusThatRecordsThem(t *testing.T) {
+	c := healthy(t)
+	c.spec.Template.Spec.Containers = []corev1.Container{{Name: "app", Image: "registry.example/checkout:1.5"}}
+	c.desired = revision(revB)
+	c.desired.TemplateHash = "tmpl-b"
+	count := func(out Output) int {
+		n := 0
+		for _, e := range out.Events {
+			if e.Reason == EventImageResolved && strings.Contains(e.Message, "registry.example/checkout:1.5 pinned to registry.example/checkout@sha256:"+revB) {
+				n++
+			}
+		}
+		return n
+	}
+	saved := *c.status.DeepCopy()
+	if n := count(Compute(c.input())); n != 1 {
+		t.Fatalf("%d ImageResolved Events for new pins, want 1", n)
+	}
+	c.apply(Compute(c.input()))
+	c.status = saved // the status write was lost
+	out := Compute(c.input())
+	if n := count(out); n != 1 {
+		t.Fatalf("%d ImageResolved Events in the round that records the pins again, want 1", n)
+	}
+	c.apply(out)
+	if n := count(Compute(c.input())); n != 0 {
+		t.Errorf("%d ImageResolved Events once the pins are recorded, want none", n)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
@@ -56,6 +57,9 @@ func Compute(in Input) Output {
 	p.orig = in.Actions
 	p.skipPending()
 	if in.Desired.Hash != "" {
+		if in.Status.TemplateHash != in.Desired.TemplateHash {
+			p.announcePins()
+		}
 		// The pins are recorded as soon as they are known, so a template is resolved once.
 		p.st.TemplateHash = in.Desired.TemplateHash
 		p.st.Images = in.Desired.Images
@@ -586,4 +590,25 @@ func (p *planner) knownRevision(rev string) bool {
 	st := p.in.Status
 	return rev == st.StableRevision || rev == st.CurrentRevision ||
 		slices.ContainsFunc(st.History, func(r cutoverv1alpha1.RevisionRecord) bool { return r.Revision == rev })
+}
+
+// announcePins emits ImageResolved for each container of spec.template whose image is pinned
+// to another reference (a tag to its digest). Like RevisionCreated it is derived from the change
+// the status records, new pins for a new template, so a round whose status write is lost
+// announces them again with the round that records them.
+func (p *planner) announcePins() {
+	pinned := map[string]string{}
+	for _, c := range p.in.Desired.Images {
+		pinned[c.Container] = c.Image
+	}
+	spec := p.in.Spec.Template.Spec
+	announce := func(prefix string, cs []corev1.Container) {
+		for _, c := range cs {
+			if to, ok := pinned[prefix+c.Name]; ok && to != c.Image {
+				p.event(false, EventImageResolved, fmt.Sprintf("container %s: %s pinned to %s", c.Name, c.Image, to))
+			}
+		}
+	}
+	announce("init:", spec.InitContainers)
+	announce("", spec.Containers)
 }
