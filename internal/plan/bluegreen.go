@@ -134,14 +134,11 @@ func (p *planner) awaitSwitched(stable string, delayEnd time.Time) {
 	if pr := p.progressRecord(); pr.LastProgressAt == nil || pr.LastProgressAt.Time.Before(delayEnd) {
 		pr.LastProgressAt = &metav1.Time{Time: delayEnd}
 	}
-	if p.deadlineExceeded() {
-		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, fmt.Sprintf(
-			"revision %s made no progress for spec.progressDeadlineSeconds after the switch (%d/%d pods available): aborted, all traffic back to %s",
-			d, avail, p.n, stable), true)
-		p.abortedState(stable)
+	if p.abortIfStalled(stable, fmt.Sprintf(
+		"revision %s made no progress for spec.progressDeadlineSeconds after the switch (%d/%d pods available): aborted, all traffic back to %s",
+		d, avail, p.n, stable)) {
 		return
 	}
-	p.requeueForDeadline()
 	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
 		fmt.Sprintf("switched to %s, %d/%d pods available; revision %s keeps running until it is whole", d, avail, p.n, stable))
 }
@@ -153,15 +150,12 @@ func (p *planner) preSwitch(bg *cutoverv1alpha1.BlueGreenStrategy, d string, ap 
 	if !p.available(d, p.n) {
 		avail := p.rs[d].Available
 		p.trackProgress(avail)
-		if p.deadlineExceeded() {
-			stable := p.st.StableRevision
-			p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, fmt.Sprintf(
-				"revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, traffic stays on %s",
-				d, avail, p.n, stable), true)
-			p.abortedState(stable)
+		stable := p.st.StableRevision
+		if p.abortIfStalled(stable, fmt.Sprintf(
+			"revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, traffic stays on %s",
+			d, avail, p.n, stable)) {
 			return false
 		}
-		p.requeueForDeadline()
 		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
 			fmt.Sprintf("preview of %s: %d/%d pods available", d, avail, p.n))
 		return false
@@ -229,14 +223,11 @@ func (p *planner) awaitSwitch(stable string, switchedAt time.Time) {
 	p.retireOthers(stable, p.n, stable, d)
 	avail := p.rs[d].Available
 	p.trackProgress(avail)
-	if p.deadlineExceeded() {
-		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, fmt.Sprintf(
-			"revision %s lost pods before its switch was carried out and made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, traffic stays on %s",
-			d, avail, p.n, stable), true)
-		p.abortedState(stable)
+	if p.abortIfStalled(stable, fmt.Sprintf(
+		"revision %s lost pods before its switch was carried out and made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, traffic stays on %s",
+		d, avail, p.n, stable)) {
 		return
 	}
-	p.requeueForDeadline()
 	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
 		fmt.Sprintf("switching to %s once its pods are available again: %d/%d (recorded at %s)", d, avail, p.n, switchedAt.UTC().Format(time.RFC3339)))
 }

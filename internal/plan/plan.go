@@ -109,13 +109,8 @@ func (p *planner) blocked() {
 	}
 	stable, cur := p.st.StableRevision, p.st.CurrentRevision
 	if cur != "" && cur != stable && p.isLive(stable) && (p.blockedAbort(cur, stable) || p.wasAborted(cur)) {
-		p.ensure(stable, p.n)
-		p.st.CanaryWeight = 0
-		p.routeStable(stable)
-		p.pointServices(stable, stable)
-		p.retireOthers(stable, p.n, stable)
-		p.out.State.Available = p.available(stable, p.n)
-		p.state(cutoverv1alpha1.PhaseAborted, p.st.Progress.AbortReason,
+		p.routeBack(stable)
+		p.state(cutoverv1alpha1.PhaseAborted, p.abortReason(),
 			fmt.Sprintf("revision %s aborted: all traffic on stable %s; the new spec cannot be carried out yet: %s", cur, stable, b.Message))
 		return
 	}
@@ -145,13 +140,9 @@ func (p *planner) blockedAbort(cur, stable string) bool {
 	if pr.Revision != cur {
 		*pr = cutoverv1alpha1.RolloutProgress{Revision: cur, StepStartedAt: &p.now, LastProgressAt: &p.now}
 	}
-	pr.Aborted = true
-	pr.AbortReason = cutoverv1alpha1.ReasonAborted
-	p.dropGates(running)
 	p.st.LastAction = &cutoverv1alpha1.RolloutAction{Type: ActionAbort, Revision: cur, At: p.now}
-	msg := fmt.Sprintf("revision %s aborted by %s: all traffic back to stable %s", cur, cutoverv1alpha1.AnnotationAbort, stable)
-	p.addHistory(cur, p.in.Status.Images, OutcomeAborted, msg)
-	p.event(false, EventAborted, msg)
+	p.abortRevision(cur, p.in.Status.Images, cutoverv1alpha1.ReasonAborted,
+		fmt.Sprintf("revision %s aborted by %s: all traffic back to stable %s", cur, cutoverv1alpha1.AnnotationAbort, stable), false)
 	return true
 }
 
@@ -347,20 +338,30 @@ func (p *planner) supersede(stable string) {
 // abortedState routes everything back to stable and tears the aborted revision down once the
 // stable revision is whole again.
 func (p *planner) abortedState(stable string) {
-	d := p.in.Desired.Hash
+	d, reason := p.in.Desired.Hash, p.abortReason()
+	p.routeBack(stable)
+	p.state(cutoverv1alpha1.PhaseAborted, reason,
+		fmt.Sprintf("revision %s aborted (%s): all traffic on stable %s; annotate %s=true to try again or change spec.template",
+			d, reason, stable, cutoverv1alpha1.AnnotationRetry))
+}
+
+// routeBack sends all traffic back to the stable revision, at full size, and tears every other
+// revision down once the stable one is whole again.
+func (p *planner) routeBack(stable string) {
 	p.ensure(stable, p.n)
 	p.st.CanaryWeight = 0
 	p.routeStable(stable)
 	p.pointServices(stable, stable)
 	p.retireOthers(stable, p.n, stable)
-	reason := p.st.Progress.AbortReason
-	if reason == "" {
-		reason = cutoverv1alpha1.ReasonAborted
-	}
 	p.out.State.Available = p.available(stable, p.n)
-	p.state(cutoverv1alpha1.PhaseAborted, reason,
-		fmt.Sprintf("revision %s aborted (%s): all traffic on stable %s; annotate %s=true to try again or change spec.template",
-			d, reason, stable, cutoverv1alpha1.AnnotationRetry))
+}
+
+// abortReason is the condition reason of the abort on record (Aborted when none is recorded).
+func (p *planner) abortReason() string {
+	if pr := p.st.Progress; pr != nil && pr.AbortReason != "" {
+		return pr.AbortReason
+	}
+	return cutoverv1alpha1.ReasonAborted
 }
 
 // retireOthers deletes every ReplicaSet other than keep, once the stable revision has all the

@@ -120,13 +120,32 @@ func (p *planner) recordAction(typ string) {
 
 // abort marks the desired revision aborted; abortedState then routes everything to stable.
 func (p *planner) abort(reason, msg string, warning bool) {
+	p.abortRevision(p.in.Desired.Hash, p.in.Desired.Images, reason, msg, warning)
+}
+
+// abortRevision marks rev, the revision of the progress record, aborted: its history record,
+// the Event, and the gates that had not finished stop (the ones that passed or failed stay on
+// record).
+func (p *planner) abortRevision(rev string, images []cutoverv1alpha1.ContainerImage, reason, msg string, warning bool) {
 	pr := p.progressRecord()
 	pr.Aborted = true
 	pr.AbortReason = reason
-	// Gates that had not finished stop; the ones that passed or failed stay on record.
 	p.dropGates(running)
-	p.addHistory(p.in.Desired.Hash, p.in.Desired.Images, OutcomeAborted, msg)
+	p.addHistory(rev, images, OutcomeAborted, msg)
 	p.event(warning, EventAborted, msg)
+}
+
+// abortIfStalled aborts the desired revision, all traffic back to stable, once it has made no
+// progress (see trackProgress) for spec.progressDeadlineSeconds; msg says so. Until then it
+// asks to look again at the deadline. It reports whether it aborted.
+func (p *planner) abortIfStalled(stable, msg string) bool {
+	if p.deadlineExceeded() {
+		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, msg, true)
+		p.abortedState(stable)
+		return true
+	}
+	p.requeueForDeadline()
+	return false
 }
 
 // retry starts an aborted revision again from step 0.
@@ -377,14 +396,10 @@ func (p *planner) waitAt(idx int, steps []cutoverv1alpha1.CanaryStep, stable str
 	}
 	avail := p.rs[d].Available
 	p.trackProgress(avail)
-	if p.deadlineExceeded() {
-		msg := fmt.Sprintf("revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, all traffic back to stable %s",
-			d, avail, target, stable)
-		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, msg, true)
-		p.abortedState(stable)
+	if p.abortIfStalled(stable, fmt.Sprintf("revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available): aborted, all traffic back to stable %s",
+		d, avail, target, stable)) {
 		return
 	}
-	p.requeueForDeadline()
 	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
 		fmt.Sprintf("%s, %d/%d pods available", pos, avail, target))
 }
