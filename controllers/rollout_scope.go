@@ -96,6 +96,14 @@ func lowestNonZero(a, b ctrl.Result) ctrl.Result {
 	}
 }
 
+// block records a problem that blocks the rollout, unless one was found already: the first
+// problem found is the one reported.
+func (s *rolloutScope) block(p *plan.Problem) {
+	if s.blocked == nil {
+		s.blocked = p
+	}
+}
+
 // queue adds Events to emit after the status write.
 func (s *rolloutScope) queue(ev ...plan.Event) { s.events = append(s.events, ev...) }
 

@@ -60,10 +60,8 @@ func (r *RolloutReconciler) observeServices(ctx context.Context, s *rolloutScope
 		}
 		switch {
 		case errors.Is(err, traffic.ErrReferenceNotFound):
-			if s.blocked == nil {
-				s.blocked = &plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
-					Message: fmt.Sprintf("spec.trafficRouting: spec.strategy.blueGreen.%s: %v", ref.role, err)}
-			}
+			s.block(&plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
+				Message: fmt.Sprintf("spec.trafficRouting: spec.strategy.blueGreen.%s: %v", ref.role, err)})
 			return nil
 		case err != nil:
 			return fmt.Errorf("reading Service %s: %w", ref.name, err)

@@ -113,10 +113,9 @@ func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1
 	err = r.Patch(ctx, ro, client.RawPatch(types.JSONPatchType, body), client.FieldOwner(FieldOwner))
 	switch {
 	case apierrors.IsInvalid(err) || errors.Is(err, jsonpatch.ErrTestFailed) || apierrors.IsConflict(err) || apierrors.IsNotFound(err):
-		// The API server answers a failed test operation with 422 Invalid (see the
-		// integration test TestJSONPatchTestFailureIsInvalid); client-side patchers return
-		// the library's error.
-		// An annotation changed (or went) since it was read: the next reconcile reads it again.
+		// An annotation changed (or went) since it was read: the next reconcile reads it
+		// again. The API server answers a failed test operation with 422 Invalid (see
+		// TestJSONPatchTestFailureIsInvalid); client-side patchers return the library's error.
 		ctrl.LoggerFrom(ctx).V(1).Info("Action annotations changed since they were read; reading them again", "keys", keys, "reason", err.Error())
 		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	case err != nil:

@@ -51,24 +51,19 @@ func (r *RolloutReconciler) observeTraffic(ctx context.Context, s *rolloutScope)
 	if !r.usesRouter(ro) {
 		return nil
 	}
-	block := func(p *plan.Problem) {
-		if s.blocked == nil {
-			s.blocked = p
-		}
-	}
 	if r.Router == nil {
-		block(&plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec,
+		s.block(&plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec,
 			Message: "spec.trafficRouting.istio is set, but the Istio networking.istio.io/v1 API is not installed in this cluster"})
 		return nil
 	}
 	obs, err := r.Router.Observe(ctx, ro)
 	switch {
 	case errors.Is(err, traffic.ErrReferenceNotFound):
-		block(&plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
+		s.block(&plan.Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Transient: true,
 			Message: "spec.trafficRouting.istio: " + err.Error()})
 		return nil
 	case errors.Is(err, traffic.ErrInvalidReference):
-		block(&plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec, Message: "spec.trafficRouting.istio: " + err.Error()})
+		s.block(&plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec, Message: "spec.trafficRouting.istio: " + err.Error()})
 		return nil
 	case err != nil:
 		return fmt.Errorf("reading the routing objects: %w", err)
