@@ -29,9 +29,7 @@ import (
 // registry cannot be reached. The rollout is blocked (it retries the registry), and an abort
 // still takes all traffic back to the stable revision and tears the canary down.
 func TestAbortWhileTheRegistryIsDown(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(waitTimeout)
-	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	g := newTestGomega(t)
 	ns := newNamespace(t)
 	istioObjects(g, ns)
 	startManager(t, ns, nil)

@@ -63,9 +63,7 @@ func blueGreenAtNewRevision(g Gomega, ns string, ro *cutoverv1alpha1.Rollout) (b
 }
 
 func TestBlueGreenPrePromotionGateFailureNeverSwitches(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(waitTimeout)
-	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	g := newTestGomega(t)
 	ns := newNamespace(t)
 	createService(g, ns, "active")
 	createService(g, ns, "preview")
@@ -85,9 +83,7 @@ func TestBlueGreenPrePromotionGateFailureNeverSwitches(t *testing.T) {
 }
 
 func TestBlueGreenPostPromotionGateFailureSwitchesBack(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(waitTimeout)
-	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	g := newTestGomega(t)
 	ns := newNamespace(t)
 	createService(g, ns, "active")
 	createService(g, ns, "preview")

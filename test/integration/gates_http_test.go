@@ -158,9 +158,7 @@ func expectGateAbort(g Gomega, ns, name, stable, gate string) *cutoverv1alpha1.R
 }
 
 func TestHTTPGatePasses(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(waitTimeout)
-	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	g := newTestGomega(t)
 	ns := newNamespace(t)
 	srv := newGateServer(t, http.StatusOK)
 	startManager(t, ns, nil)
@@ -188,9 +186,7 @@ func TestHTTPGatePasses(t *testing.T) {
 }
 
 func TestHTTPGateFailsWithinFailureLimit(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(waitTimeout)
-	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	g := newTestGomega(t)
 	ns := newNamespace(t)
 	srv := newGateServer(t, http.StatusInternalServerError)
 	startManager(t, ns, nil)
@@ -205,9 +201,7 @@ func TestHTTPGateFailsWithinFailureLimit(t *testing.T) {
 }
 
 func TestHTTPGateTimeoutsAbort(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(waitTimeout)
-	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	g := newTestGomega(t)
 	ns := newNamespace(t)
 	srv := newGateServer(t, http.StatusOK)
 	srv.set(0, true)
@@ -222,9 +216,7 @@ func TestHTTPGateTimeoutsAbort(t *testing.T) {
 }
 
 func TestInvalidSuccessConditionChangesNothing(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(waitTimeout)
-	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	g := newTestGomega(t)
 	ns := newNamespace(t)
 	srv := newGateServer(t, http.StatusOK)
 	startManager(t, ns, nil)
@@ -263,9 +255,7 @@ func TestInvalidSuccessConditionChangesNothing(t *testing.T) {
 // which goes on from the counts in status.gates: together they take exactly count
 // measurements.
 func TestGateResumesAfterRestart(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(waitTimeout)
-	g.SetDefaultEventuallyPollingInterval(pollEvery)
+	g := newTestGomega(t)
 	ns := newNamespace(t)
 	srv := newGateServer(t, http.StatusOK)
 	m := startManager(t, ns, nil)

@@ -68,6 +68,20 @@ func promGateRollout(ns, address string) *cutoverv1alpha1.Rollout {
 	return ro
 }
 
+// startPromCanary starts a manager on a fresh namespace with the Istio objects, creates
+// promGateRollout, lets its first revision become stable and changes its image; the new
+// revision's requests all succeed, 100 a scrape.
+func startPromCanary(t *testing.T, exp *utils.Exporter, prom *utils.Prometheus) (g *WithT, ns, stable, canary string) {
+	g = newTestGomega(t)
+	g.SetDefaultEventuallyTimeout(60 * time.Second)
+	ns = newNamespace(t)
+	istioObjects(g, ns)
+	startManager(t, ns, nil)
+	stable, canary = startAtGate(g, ns, promGateRollout(ns, prom.URL()))
+	exp.SetRate(canary, "200", 100)
+	return g, ns, stable, canary
+}
+
 // TestPrometheusGates runs Istio canaries gated by a real Prometheus that scrapes an exporter
 // whose request counters the test drives per revision.
 func TestPrometheusGates(t *testing.T) {
@@ -75,14 +89,7 @@ func TestPrometheusGates(t *testing.T) {
 	prom := utils.StartPrometheus(t, exp.Target())
 
 	t.Run("a healthy canary passes its gate step and background gate and completes", func(t *testing.T) {
-		g := NewWithT(t)
-		g.SetDefaultEventuallyTimeout(60 * time.Second)
-		g.SetDefaultEventuallyPollingInterval(pollEvery)
-		ns := newNamespace(t)
-		istioObjects(g, ns)
-		startManager(t, ns, nil)
-		stable, canary := startAtGate(g, ns, promGateRollout(ns, prom.URL()))
-		exp.SetRate(canary, "200", 100)
+		g, ns, stable, canary := startPromCanary(t, exp, prom)
 
 		// At the gates step the canary serves 20% and success-rate measures it.
 		g.Eventually(func(g Gomega) {
@@ -117,14 +124,7 @@ func TestPrometheusGates(t *testing.T) {
 	})
 
 	t.Run("a rising error rate rolls the canary back mid-step", func(t *testing.T) {
-		g := NewWithT(t)
-		g.SetDefaultEventuallyTimeout(60 * time.Second)
-		g.SetDefaultEventuallyPollingInterval(pollEvery)
-		ns := newNamespace(t)
-		istioObjects(g, ns)
-		startManager(t, ns, nil)
-		stable, canary := startAtGate(g, ns, promGateRollout(ns, prom.URL()))
-		exp.SetRate(canary, "200", 100)
+		g, ns, stable, canary := startPromCanary(t, exp, prom)
 		g.Eventually(func(g Gomega) {
 			markAvailable(g, ns, "web")
 			r := getRollout(g, ns, "web")
