@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,14 +31,12 @@ import (
 	. "github.com/onsi/gomega"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
-	"github.com/cutover-dev/cutover/internal/plan"
+	"github.com/cutover-dev/cutover/test/utils"
 )
 
 // The crash matrix: a manager dies just before, or just after, its k-th write of a canary walk
@@ -74,55 +71,13 @@ func (c *crashPoint) fault(req *http.Request) int {
 	return http.StatusServiceUnavailable
 }
 
-// history records every version of the objects of one namespace, in the order etcd wrote them.
-type history struct {
-	mu       sync.Mutex
-	versions []client.Object
-}
-
-func (h *history) record(t *testing.T, ns string, lists ...client.ObjectList) {
-	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	for _, l := range lists {
-		w, err := wc.Watch(ctx, l, client.InNamespace(ns))
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			for ev := range w.ResultChan() {
-				if obj, ok := ev.Object.(client.Object); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
-					h.mu.Lock()
-					h.versions = append(h.versions, obj)
-					h.mu.Unlock()
-				}
-			}
-		}()
-	}
-}
-
-// ordered returns the versions sorted by resourceVersion: one etcd orders them all.
-func (h *history) ordered() []client.Object {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := slices.Clone(h.versions)
-	rv := func(o client.Object) int64 { n, _ := strconv.ParseInt(o.GetResourceVersion(), 10, 64); return n }
-	slices.SortStableFunc(out, func(a, b client.Object) int { return int(rv(a) - rv(b)) })
-	return out
-}
-
 // crashWalk runs one walk with a crash at write k (0: no crash) and returns how many writes
 // the first manager made.
 func crashWalk(t *testing.T, newRollout func(ns string) *cutoverv1alpha1.Rollout, k int64, after bool) int64 {
 	g := newTestGomega(t)
 	ns := newNamespace(t)
 	istioObjects(g, ns)
-	h := &history{}
-	h.record(t, ns, &appsv1.ReplicaSetList{}, &networkingv1.VirtualServiceList{}, &networkingv1.DestinationRuleList{},
-		&cutoverv1alpha1.RolloutList{})
+	h := recordHistory(t, ns)
 	cp := &crashPoint{crashed: make(chan struct{})}
 	m := startManagerWithFaults(t, ns, nil, cp.fault)
 	g.Expect(k8sClient.Create(context.Background(), newRollout(ns))).To(Succeed())
@@ -171,100 +126,39 @@ func crashWalk(t *testing.T, newRollout func(ns string) *cutoverv1alpha1.Rollout
 	made := cp.writes.Load() - base
 	// The history is complete once the watch delivered the final Rollout.
 	g.Eventually(func() bool {
-		for _, o := range slices.Backward(h.ordered()) {
+		for _, o := range slices.Backward(h.Ordered()) {
 			if r, ok := o.(*cutoverv1alpha1.Rollout); ok {
 				return r.Status.Phase == cutoverv1alpha1.PhaseHealthy && r.Status.StableRevision != stable
 			}
 		}
 		return false
 	}).Should(BeTrue())
-	if bad := checkHistory(h.ordered(), stable, 4); len(bad) > 0 {
+	if bad := utils.CheckIstioHistory(h.Ordered(), primaryRoute, 4); len(bad) > 0 {
 		t.Errorf("crash at write %d (after=%v): %s", k, after, strings.Join(bad, "; "))
 	}
 	g.Expect(promotes).To(Equal(1), "one promote given for the one wait, and taken once")
 	return made
 }
 
-// checkHistory replays every recorded version in etcd's order and checks the invariants on
-// each: the managed route's weights sum to 100; the canary subset gets weight only while its
-// revision has the available pods the weight needs; the stable revision keeps the pods its
-// share needs; the step index of a revision never goes back; no ReplicaSet template changes.
-func checkHistory(versions []client.Object, stable string, n int32) []string {
-	var bad []string
-	rss := map[string]*appsv1.ReplicaSet{} // by revision
-	templates := map[string]*appsv1.ReplicaSet{}
-	var dr *networkingv1.DestinationRule
-	var vs *networkingv1.VirtualService
-	steps := map[string]int32{}
-	check := func(at string) {
-		if vs == nil || dr == nil {
-			return
-		}
-		var sw, cw int32
-		for _, h := range vs.Spec.Http {
-			if h.Name != "primary" {
-				continue
-			}
-			for _, d := range h.Route {
-				if d.Destination.Subset == "stable" {
-					sw = d.Weight
-				} else {
-					cw = d.Weight
-				}
-			}
-		}
-		if sw+cw != 100 {
-			bad = append(bad, fmt.Sprintf("%s: weights %d+%d", at, sw, cw))
-		}
-		labels := map[string]string{}
-		for _, s := range dr.Spec.Subsets {
-			labels[s.Name] = s.Labels[cutoverv1alpha1.LabelRevision]
-		}
-		for subset, w := range map[string]int32{"canary": cw, "stable": sw} {
-			if w == 0 {
-				continue
-			}
-			rev := labels[subset]
-			if rev == "" {
-				continue // the user's subset, before Cutover labels it
-			}
-			rs := rss[rev]
-			need := plan.CanaryReplicas(n, w)
-			if rs == nil || rs.Status.AvailableReplicas < need || ptr.Deref(rs.Spec.Replicas, 0) < need {
-				have := "no ReplicaSet"
-				if rs != nil {
-					have = fmt.Sprintf("%d available of %d", rs.Status.AvailableReplicas, ptr.Deref(rs.Spec.Replicas, 0))
-				}
-				bad = append(bad, fmt.Sprintf("%s: %d%% on the %s subset (revision %s), which has %s; needs %d", at, w, subset, rev, have, need))
-			}
-		}
+// primaryRoute is the route and subsets of the test's Istio objects (istioObjects).
+var primaryRoute = utils.IstioRoute{Route: "primary", Stable: "stable", Canary: "canary"}
+
+// recordHistory records, from the start, every version of the ReplicaSets, VirtualServices,
+// DestinationRules and Rollouts of ns, until the test ends.
+func recordHistory(t *testing.T, ns string) *utils.History {
+	t.Helper()
+	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, o := range versions {
-		at := fmt.Sprintf("%T %s rv %s", o, o.GetName(), o.GetResourceVersion())
-		switch x := o.(type) {
-		case *appsv1.ReplicaSet:
-			rev := x.Labels[cutoverv1alpha1.LabelRevision]
-			if old, ok := templates[string(x.UID)]; ok && !equality.Semantic.DeepEqual(old.Spec.Template, x.Spec.Template) {
-				bad = append(bad, at+": template changed")
-			}
-			templates[string(x.UID)] = x
-			rss[rev] = x
-		case *networkingv1.VirtualService:
-			vs = x
-		case *networkingv1.DestinationRule:
-			dr = x
-		case *cutoverv1alpha1.Rollout:
-			if idx := x.Status.CurrentStepIndex; idx != nil && x.Status.CurrentRevision != x.Status.StableRevision {
-				if last, ok := steps[x.Status.CurrentRevision]; ok && *idx < last {
-					bad = append(bad, fmt.Sprintf("%s: step of %s went back from %d to %d", at, x.Status.CurrentRevision, last, *idx))
-				}
-				steps[x.Status.CurrentRevision] = *idx
-			}
-		}
-		check(at)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h := &utils.History{}
+	if err := h.Record(ctx, wc, ns, &appsv1.ReplicaSetList{}, &networkingv1.VirtualServiceList{},
+		&networkingv1.DestinationRuleList{}, &cutoverv1alpha1.RolloutList{}); err != nil {
+		t.Fatal(err)
 	}
-	_ = stable
-	return bad
+	return h
 }
 
 // crashSample is the bounded sample of k CI runs; CUTOVER_CRASH_MATRIX=full runs every k.
