@@ -218,7 +218,8 @@ func (p *planner) awaitSwitch(stable string, switchedAt time.Time) {
 	p.st.CanaryWeight = 0
 	p.pointServices(stable, d)
 	if p.mesh() {
-		p.out.Traffic = &Split{StableRevision: stable, CanaryRevision: d, CanaryWeight: 0}
+		// The canary subset is left as it is: d is short of pods (see route).
+		p.out.Traffic = &Split{StableRevision: stable, CanaryWeight: 0}
 	}
 	p.retireOthers(stable, p.n, stable, d)
 	avail := p.rs[d].Available

@@ -299,3 +299,36 @@ func TestBlueGreenSwitchSurvivesACrashBeforeItsStatusWrite(t *testing.T) {
 		t.Errorf("Services %+v after the preview lost a pod, want the switch kept", out.Services)
 	}
 }
+
+// TestRecordedSwitchWaitingForPodsLeavesTheCanarySubset: a blue-green switch through a router
+// is recorded, and the new revision loses pods before it is carried out; meanwhile the canary
+// subset was edited out of band. While the switch waits, the routing is put back with all
+// traffic on the stable revision, and the canary subset is not moved to the new revision,
+// which is short of pods (it moves only with weight or with all the pods it needs).
+func TestRecordedSwitchWaitingForPodsLeavesTheCanarySubset(t *testing.T) {
+	spec := meshSpec(blueGreenSpec(4, time.Minute))
+	at := metav1.NewTime(t0)
+	in := Input{
+		Now:     t0.Add(time.Minute),
+		Spec:    spec,
+		Desired: revision(revB),
+		Status: cutoverv1alpha1.RolloutStatus{
+			StableRevision: revA, CurrentRevision: revB, Phase: cutoverv1alpha1.PhaseProgressing,
+			Progress: &cutoverv1alpha1.RolloutProgress{Revision: revB, SwitchedAt: &at, PreviousStable: revA,
+				StepStartedAt: &at, LastProgressAt: &at, AvailableAt: &at},
+		},
+		ActiveService: revA,
+		ReplicaSets: []ReplicaSet{
+			{Revision: revA, Replicas: 4, Available: 4, Ready: 4, Current: 4},
+			{Revision: revB, Replicas: 4, Available: 1, Ready: 1, Current: 4},
+		},
+		Traffic: &Traffic{StableRevision: revB, CanaryRevision: revA, CanaryWeight: 5}, // drifted
+	}
+	out := Compute(in)
+	if out.Traffic == nil || out.Traffic.StableRevision != revA || out.Traffic.CanaryWeight != 0 {
+		t.Fatalf("traffic %+v, want all of it on stable %s", out.Traffic, revA)
+	}
+	if out.Traffic.CanaryRevision == revB {
+		t.Errorf("the canary subset is moved to %s, which has 1/4 pods available, without weight", revB)
+	}
+}
