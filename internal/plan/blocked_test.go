@@ -4,8 +4,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
@@ -133,5 +135,48 @@ func TestPinsAreAnnouncedWithTheStatusThatRecordsThem(t *testing.T) {
 	c.apply(out)
 	if n := count(Compute(c.input())); n != 0 {
 		t.Errorf("%d ImageResolved Events once the pins are recorded, want none", n)
+	}
+}
+
+// TestBlockedAbortKeepsTheDesiredRevision: while blocked, an abort tears down the revision in
+// flight, and only it: the template meanwhile went back to another live revision (the desired
+// one, which a registry outage may even hide), whose ReplicaSet a blocked rollout keeps as it
+// runs.
+func TestBlockedAbortKeepsTheDesiredRevision(t *testing.T) {
+	t.Run("desired known", func(t *testing.T) { testBlockedAbortKeepsTheDesiredRevision(t, false) })
+	t.Run("registry down", func(t *testing.T) { testBlockedAbortKeepsTheDesiredRevision(t, true) })
+}
+
+func testBlockedAbortKeepsTheDesiredRevision(t *testing.T, hidden bool) {
+	spec := blueGreenSpec(4, time.Minute)
+	spec.Paused = true
+	at := metav1.NewTime(t0)
+	in := Input{
+		Now:     t0.Add(time.Minute),
+		Spec:    spec,
+		Desired: revision(revB),
+		Status: cutoverv1alpha1.RolloutStatus{
+			StableRevision: revA, CurrentRevision: revC, Phase: cutoverv1alpha1.PhasePaused,
+			Progress: &cutoverv1alpha1.RolloutProgress{Revision: revC, StepStartedAt: &at, LastProgressAt: &at, HeldSince: &at},
+		},
+		ActiveService: revA,
+		ReplicaSets: []ReplicaSet{
+			{Revision: revA, Replicas: 4, Available: 4, Ready: 4, Current: 4},
+			{Revision: revB, Replicas: 4, Available: 4, Ready: 4, Current: 4},
+			{Revision: revC, Replicas: 4, Available: 4, Ready: 4, Current: 4},
+		},
+		Actions: Actions{Abort: cutoverv1alpha1.ValueTrue},
+		Blocked: &Problem{Reason: cutoverv1alpha1.ReasonReferenceNotFound, Message: "spec.strategy.blueGreen.activeService: Service web not found"},
+	}
+	if hidden {
+		in.Desired = Revision{}
+		in.Blocked = &Problem{Reason: cutoverv1alpha1.ReasonImageResolutionFailed, Transient: true, Message: "registry down"}
+	}
+	out := Compute(in)
+	if out.State.Phase != cutoverv1alpha1.PhaseAborted || !slices.Contains(out.Delete, revC) {
+		t.Fatalf("phase %s, deletes %v: want %s aborted and torn down", out.State.Phase, out.Delete, revC)
+	}
+	if slices.Contains(out.Delete, revB) || out.Scale[revB] != 4 {
+		t.Errorf("deletes %v, scale %v: the desired revision %s is torn down with the aborted one", out.Delete, out.Scale, revB)
 	}
 }

@@ -195,11 +195,18 @@ func (s *sim) losePods() {
 	}
 	rev := revs[r.IntN(len(revs))]
 	rs := c.rs[rev]
-	if rs.available == 0 {
+	if rs.deleting || rs.available == 0 {
 		return
 	}
 	lost := 1 + r.Int32N(rs.available)
 	rs.available -= lost
+	if st := rs.status; st != nil && st.observedGeneration < rs.gen {
+		// The ReplicaSet controller has not carried out the last scale-down yet: it removes
+		// the pods that are not ready first, so available pods still leaving stay instead.
+		back := min(lost, rs.leaving)
+		rs.leaving -= back
+		rs.available += back
+	}
 	s.logf("  inject: %s loses %d available pods (%d/%d)", rev, lost, rs.available, rs.replicas)
 	s.count("pod loss")
 }
@@ -222,7 +229,7 @@ func (s *sim) checkDrift(i int, in Input, out Output) error {
 	if in.Spec.Paused || in.Blocked != nil {
 		// spec.paused, and a blocked rollout, hold the steps, not the routing: drift is put
 		// back all the same, once there is a stable ReplicaSet to route to.
-		if !slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision }) {
+		if !slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision && !r.Deleting }) {
 			return nil
 		}
 		s.count("drift while held")
@@ -265,7 +272,7 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	n := c.n()
 	var bad []string
 	now := rt.truth
-	stableLive := slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision })
+	stableLive := slices.ContainsFunc(in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == in.Status.StableRevision && !r.Deleting })
 	// A stable subset that selects no revision yet is taken over once the revision is whole.
 	takingOver := in.Traffic.StableRevision == "" && in.Status.Phase != cutoverv1alpha1.PhaseHealthy
 	if out.Traffic == nil && (!in.Spec.Paused && in.Blocked == nil || stableLive) && !takingOver {
@@ -281,13 +288,13 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	// been answered by pulling the weight back.
 	if now.CanaryWeight > 0 {
 		need := canaryReplicas(n, now.CanaryWeight)
-		r := c.rs[now.CanaryRevision]
+		r := c.live(now.CanaryRevision)
 		switch {
 		case r != nil && r.available >= need:
 		case rt.wrote:
-			have := "no ReplicaSet"
-			if r != nil {
-				have = fmt.Sprintf("%d/%d available", r.available, r.replicas)
+			have := "no live ReplicaSet"
+			if r := c.rs[now.CanaryRevision]; r != nil {
+				have = describeFake(r)
 			}
 			bad = append(bad, fmt.Sprintf("router sends %d%% to %s, which needs %d available pods and has %s",
 				now.CanaryWeight, now.CanaryRevision, need, have))
@@ -324,8 +331,8 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	}
 	if rt.wrote {
 		for _, rev := range []string{now.StableRevision, now.CanaryRevision} {
-			if ok, _ := carries(now, rev, n); ok && c.rs[rev] == nil && rev != "" {
-				bad = append(bad, fmt.Sprintf("router sends traffic to %s, which has no ReplicaSet (%s)", rev, describeTraffic(now)))
+			if ok, _ := carries(now, rev, n); ok && c.live(rev) == nil && rev != "" {
+				bad = append(bad, fmt.Sprintf("router sends traffic to %s, which has no live ReplicaSet (%s)", rev, describeTraffic(now)))
 			}
 		}
 	}
@@ -359,7 +366,7 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	// 3. The stable revision runs at full size until the switch is complete.
 	st := c.status.StableRevision
 	if !c.spec.Paused && st != "" && (c.desired.Hash != st || c.status.CurrentRevision != st) {
-		if r := c.rs[st]; r != nil && r.replicas != n {
+		if r := c.live(st); r != nil && r.replicas != n {
 			bad = append(bad, fmt.Sprintf("stable %s scaled to %d while %s is in flight (N=%d)", st, r.replicas, c.status.CurrentRevision, n))
 		}
 	}
@@ -391,7 +398,7 @@ func (s *sim) meshStats(in Input, out Output) {
 		}
 	}
 	for _, r := range in.ReplicaSets {
-		if r.Revision == st || r.Revision == d || slices.Contains(out.Delete, r.Revision) {
+		if r.Revision == st || r.Revision == d || r.Deleting || slices.Contains(out.Delete, r.Revision) {
 			continue
 		}
 		if ok, _ := carries(*in.Traffic, r.Revision, replicasOf(in.Spec)); ok {
@@ -416,6 +423,7 @@ func newMeshSim(seed uint64) *sim {
 		s.c.router = newRouter(Traffic{CanaryWeight: r.Int32N(101)})
 	}
 	s.c.now = t0.Add(time.Duration(r.IntN(1000)) * time.Millisecond)
+	s.c.real = newRealism(r)
 	return s
 }
 
@@ -457,6 +465,7 @@ func TestRolloutSequencesMesh(t *testing.T) {
 			t.Errorf("no mesh sequence went through %q", k)
 		}
 	}
+	checkRealismSeen(t, stats)
 }
 
 // TestMeshFixpointAfterDrift: in a frozen world, a drifted routing is put back in one write and

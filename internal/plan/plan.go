@@ -38,6 +38,10 @@ type planner struct {
 	// started is the revision this round's status starts to record (a new revision, or the
 	// first one), "" when none.
 	started string
+	// awaited is the revision whose ReplicaSet cannot be created yet, at awaitedReplicas: its
+	// name is still taken by one being deleted (see ensure).
+	awaited         string
+	awaitedReplicas int32
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -109,7 +113,16 @@ func (p *planner) blocked() {
 	}
 	stable, cur := p.st.StableRevision, p.st.CurrentRevision
 	if cur != "" && cur != stable && p.isLive(stable) && (p.blockedAbort(cur, stable) || p.wasAborted(cur)) {
-		p.routeBack(stable)
+		// Only the aborted revision is torn down; every other one is kept as it runs (the
+		// template may have gone back to one of them, and may not even be known).
+		var keep []string
+		for _, rev := range p.revisions() {
+			if rev != cur && rev != stable {
+				keep = append(keep, rev)
+				p.out.Scale[rev] = p.rs[rev].Replicas
+			}
+		}
+		p.routeBack(stable, keep...)
 		p.state(cutoverv1alpha1.PhaseAborted, p.abortReason(),
 			fmt.Sprintf("revision %s aborted: all traffic on stable %s; the new spec cannot be carried out yet: %s", cur, stable, b.Message))
 		return
@@ -346,13 +359,13 @@ func (p *planner) abortedState(stable string) {
 }
 
 // routeBack sends all traffic back to the stable revision, at full size, and tears every other
-// revision down once the stable one is whole again.
-func (p *planner) routeBack(stable string) {
+// revision but keep down once the stable one is whole again.
+func (p *planner) routeBack(stable string, keep ...string) {
 	p.ensure(stable, p.n)
 	p.st.CanaryWeight = 0
 	p.routeStable(stable)
 	p.pointServices(stable, stable)
-	p.retireOthers(stable, p.n, stable)
+	p.retireOthers(stable, p.n, append(keep, stable)...)
 	p.out.State.Available = p.available(stable, p.n)
 }
 
@@ -390,6 +403,16 @@ func (p *planner) ensure(rev string, want int32) {
 		// Only the desired template can be created; a lost stable ReplicaSet is not recreated.
 		return
 	}
+	if p.beingDeleted(rev) {
+		// Its name is still taken by its old ReplicaSet, being deleted (a revision torn down
+		// and then retried, or gone back to): a create would fail until that one is gone, and
+		// stop the controller's round with it, so nothing else of the plan (a weight pulled
+		// back, a revision torn down) would be carried out meanwhile. It waits instead.
+		p.awaited, p.awaitedReplicas = rev, want
+		p.note("revision %s waits for its old ReplicaSet, being deleted, to go", rev)
+		p.requeue(time.Second)
+		return
+	}
 	p.out.Create = rev
 	p.out.CreateReplicas = want
 	// The controller emits RevisionCreated once the create succeeded.
@@ -405,6 +428,11 @@ func (p *planner) available(rev string, want int32) bool {
 }
 
 func (p *planner) isLive(rev string) bool { _, ok := p.rs[rev]; return ok }
+
+// beingDeleted reports whether a ReplicaSet of revision rev has a deletion timestamp.
+func (p *planner) beingDeleted(rev string) bool {
+	return slices.ContainsFunc(p.in.ReplicaSets, func(r ReplicaSet) bool { return r.Revision == rev && r.Deleting })
+}
 
 func (p *planner) aborted() bool {
 	return p.st.Progress != nil && p.st.Progress.Revision == p.in.Desired.Hash && p.st.Progress.Aborted
@@ -576,6 +604,9 @@ func (p *planner) announceRevision() {
 	switch {
 	case p.out.Create == rev:
 		replicas = p.out.CreateReplicas
+	case p.awaited == rev:
+		// Created once its old ReplicaSet is gone; the status records it now.
+		replicas = p.awaitedReplicas
 	case p.isLive(rev) && !p.knownRevision(rev):
 		// Created in a round whose status write was lost.
 		replicas = p.rs[rev].Replicas

@@ -21,11 +21,31 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.golden files")
 
-// fakeRS is one ReplicaSet of the fake cluster.
+// fakeRS is one ReplicaSet of the fake cluster. Its fields are the truth; what the planner is
+// given is its status (see observed), which in a cluster with realism lags the truth.
 type fakeRS struct {
-	replicas  int32
+	// replicas is spec.replicas.
+	replicas int32
+	// available are the available pods among those that stay: the pods that may carry traffic.
 	available int32
 	created   time.Time
+
+	// The fields below stay zero in a cluster without realism (see realism_test.go): there
+	// the status reports the pods at once, scale-downs and deletions are immediate, and a pod
+	// is available as soon as it is ready.
+
+	// ready are the pods that stay, ready but not available yet (minReadySeconds not over).
+	ready int32
+	// leaving are the available pods a scale-down (or the deletion) removes, still there for
+	// some rounds; they carry nothing the invariants count on.
+	leaving int32
+	// deleting: the ReplicaSet has a deletion timestamp; it stays until its pods are gone.
+	deleting bool
+	// gen is metadata.generation: one more with every change of spec.replicas.
+	gen int64
+	// status is the status as the ReplicaSet controller last wrote it; nil while it reports
+	// the truth (see report). It is replaced, never changed in place.
+	status *rsStatus
 }
 
 // cluster is the fake world the planner drives: the Rollout (spec, desired revision, action
@@ -49,6 +69,11 @@ type cluster struct {
 	// the new template could not even be pinned (a registry that is down).
 	blocked     *Problem
 	hideDesired bool
+	// real makes the ReplicaSets fall short of the ideal; nil for ideal ReplicaSets.
+	real *realism
+	// createWaited reports that the last apply could not create a ReplicaSet: the name was
+	// still taken by one being deleted.
+	createWaited bool
 }
 
 func newCluster(spec cutoverv1alpha1.RolloutSpec, desired string) *cluster {
@@ -80,13 +105,33 @@ func (c *cluster) input() Input {
 		in.Traffic = c.router.observe()
 	}
 	for _, rev := range c.revisions() {
-		r := c.rs[rev]
-		in.ReplicaSets = append(in.ReplicaSets, ReplicaSet{
-			Revision: rev, Replicas: r.replicas, Available: r.available, Ready: r.available,
-			Current: r.replicas, CreatedAt: r.created,
-		})
+		in.ReplicaSets = append(in.ReplicaSets, c.rs[rev].info(rev))
 	}
 	return in
+}
+
+// info is what the controller tells the planner of a ReplicaSet, from its spec and status
+// (as controllers.replicaSetInfo does): availability counts only when the status describes
+// the current spec.
+func (r *fakeRS) info(rev string) ReplicaSet {
+	st := r.observed()
+	info := ReplicaSet{
+		Revision: rev, Replicas: r.replicas, Available: st.available, Ready: st.ready,
+		Current: st.replicas, CreatedAt: r.created, Deleting: r.deleting,
+	}
+	if st.observedGeneration < r.gen {
+		info.Available = min(info.Available, info.Replicas)
+		info.Stale = true
+	}
+	return info
+}
+
+// live returns the ReplicaSet of rev unless it is gone or being deleted.
+func (c *cluster) live(rev string) *fakeRS {
+	if r := c.rs[rev]; r != nil && !r.deleting {
+		return r
+	}
+	return nil
 }
 
 func (c *cluster) revisions() []string {
@@ -102,17 +147,32 @@ func (c *cluster) revisions() []string {
 // the Output breaks.
 func (c *cluster) apply(out Output) []string {
 	var bad []string
+	c.createWaited = false
 	if out.Create != "" {
-		if _, ok := c.rs[out.Create]; ok {
-			bad = append(bad, fmt.Sprintf("Create %s: its ReplicaSet already exists", out.Create))
-		}
 		if out.CreateReplicas < 0 {
 			bad = append(bad, fmt.Sprintf("Create %s with %d replicas", out.Create, out.CreateReplicas))
 		}
 		if _, ok := out.Scale[out.Create]; ok {
 			bad = append(bad, fmt.Sprintf("Create %s and Scale it in the same Output", out.Create))
 		}
-		c.rs[out.Create] = &fakeRS{replicas: max(out.CreateReplicas, 0), created: c.now}
+		switch r, ok := c.rs[out.Create]; {
+		case ok && r.deleting:
+			// The name is still taken: the controller's create fails, and it waits for the name.
+			// Its round stops there: nothing is scaled, routed or deleted (a weight that lost
+			// its pods stays up); the status is written and the annotations acted on are removed.
+			bad = append(bad, fmt.Sprintf("Create %s while its ReplicaSet is still being deleted: the round stops at the create", out.Create))
+			c.createWaited = true
+			c.removeAnnotations(out, &bad)
+			c.status = *out.Status.DeepCopy()
+			return bad
+		case ok:
+			bad = append(bad, fmt.Sprintf("Create %s: its ReplicaSet already exists", out.Create))
+		}
+		r := &fakeRS{replicas: max(out.CreateReplicas, 0), created: c.now, gen: 1}
+		if c.real != nil {
+			r.status = &rsStatus{} // the ReplicaSet controller has not seen it yet
+		}
+		c.rs[out.Create] = r
 	}
 	for _, rev := range slices.Sorted(mapKeys(out.Scale)) {
 		n := out.Scale[rev]
@@ -122,10 +182,11 @@ func (c *cluster) apply(out Output) []string {
 			bad = append(bad, fmt.Sprintf("Scale %s to %d", rev, n))
 		case !ok:
 			bad = append(bad, fmt.Sprintf("Scale %s: no such ReplicaSet", rev))
+		case r.deleting:
+			bad = append(bad, fmt.Sprintf("Scale %s, which is being deleted", rev))
 		case rev == out.Create:
-		default:
-			r.replicas = n
-			r.available = min(r.available, n) // scale-downs are immediate
+		case n != r.replicas:
+			c.scale(r, n)
 		}
 	}
 	for _, rev := range out.Delete {
@@ -140,14 +201,20 @@ func (c *cluster) apply(out Output) []string {
 				bad = append(bad, fmt.Sprintf("Delete %s, the desired revision, which is not aborted", rev))
 			}
 		}
-		if _, ok := c.rs[rev]; !ok {
+		r, ok := c.rs[rev]
+		switch {
+		case !ok:
 			bad = append(bad, fmt.Sprintf("Delete %s: no such ReplicaSet", rev))
+		case r.deleting:
+			bad = append(bad, fmt.Sprintf("Delete %s, which is being deleted already", rev))
 		}
 		if rev == c.activeService && c.spec.Strategy.BlueGreen != nil {
 			// The controller deletes ReplicaSets before it points the Services.
 			bad = append(bad, fmt.Sprintf("Delete %s while the active Service selects it", rev))
 		}
-		delete(c.rs, rev)
+		if ok && !r.deleting {
+			c.remove(rev)
+		}
 	}
 	if out.Services != nil && out.Services.Active != "" {
 		c.activeService = out.Services.Active
@@ -159,6 +226,13 @@ func (c *cluster) apply(out Output) []string {
 	default:
 		bad = append(bad, c.router.write(*out.Traffic)...)
 	}
+	c.removeAnnotations(out, &bad)
+	c.status = *out.Status.DeepCopy()
+	return bad
+}
+
+// removeAnnotations removes the action annotations out acted on.
+func (c *cluster) removeAnnotations(out Output, bad *[]string) {
 	for _, key := range out.RemoveAnnotations {
 		switch key {
 		case cutoverv1alpha1.AnnotationPromote:
@@ -168,17 +242,18 @@ func (c *cluster) apply(out Output) []string {
 		case cutoverv1alpha1.AnnotationRetry:
 			c.actions.Retry = ""
 		default:
-			bad = append(bad, fmt.Sprintf("RemoveAnnotations names %q, not an action annotation", key))
+			*bad = append(*bad, fmt.Sprintf("RemoveAnnotations names %q, not an action annotation", key))
 		}
 	}
-	c.status = *out.Status.DeepCopy()
-	return bad
 }
 
-// allAvailable makes every pod available at once.
+// allAvailable makes every pod available at once, and every status current.
 func (c *cluster) allAvailable() {
 	for _, r := range c.rs {
-		r.available = r.replicas
+		if !r.deleting {
+			r.available, r.ready = r.replicas, 0
+		}
+		r.status = nil
 	}
 }
 
@@ -204,6 +279,10 @@ func (c *cluster) clone() *cluster {
 	cp.rs = map[string]*fakeRS{}
 	for k, v := range c.rs {
 		r := *v
+		if v.status != nil {
+			st := *v.status
+			r.status = &st
+		}
 		cp.rs[k] = &r
 	}
 	if c.router != nil {
@@ -231,7 +310,9 @@ func noOp(in Input, out Output) string {
 	}
 	observed := map[string]int32{}
 	for _, r := range in.ReplicaSets {
-		observed[r.Revision] = r.Replicas
+		if !r.Deleting { // the planner scales only the live ones
+			observed[r.Revision] = r.Replicas
+		}
 	}
 	if !reflect.DeepEqual(observed, out.Scale) {
 		why = append(why, fmt.Sprintf("Scale %v, observed %v", out.Scale, observed))
@@ -423,14 +504,23 @@ func (s *sim) drain() {
 }
 
 // advance lets the world move: pods become available at random (scale-ups lag), time passes.
+// With realism, pods are ready before they are available, statuses catch up, pods of
+// scale-downs and deletions go (see realism_test.go).
 func (s *sim) advance(i int) {
 	c, r := s.c, s.r
 	for _, rev := range c.revisions() {
 		rs := c.rs[rev]
-		if rs.available >= rs.replicas || (i < s.stallTill && rev == c.desired.Hash && rev != c.status.StableRevision) {
+		if c.real != nil {
+			s.catchUp(rev, rs)
+		}
+		if rs.deleting || i < s.stallTill && rev == c.desired.Hash && rev != c.status.StableRevision {
 			continue
 		}
-		if r.Float64() < 0.5 {
+		if c.real != nil {
+			s.podsProgress(rev, rs)
+			continue
+		}
+		if rs.available < rs.replicas && r.Float64() < 0.5 {
 			rs.available += 1 + r.Int32N(rs.replicas-rs.available)
 		}
 	}
@@ -445,8 +535,8 @@ func (s *sim) check(in Input, out Output) []string {
 	c := s.c
 	var bad []string
 	for rev, r := range c.rs {
-		if r.replicas < 0 || r.available < 0 || r.available > r.replicas {
-			bad = append(bad, fmt.Sprintf("ReplicaSet %s has %d/%d", rev, r.available, r.replicas))
+		if r.replicas < 0 || r.available < 0 || r.ready < 0 || r.leaving < 0 || r.available+r.ready > r.replicas {
+			bad = append(bad, fmt.Sprintf("ReplicaSet %s has %s", rev, describeFake(r)))
 		}
 	}
 	// The stable revision keeps its share while a new revision is in flight.
@@ -457,10 +547,10 @@ func (s *sim) check(in Input, out Output) []string {
 		d = c.status.CurrentRevision
 	}
 	if st != "" {
-		srs, ok := c.rs[st]
-		if !ok {
-			bad = append(bad, fmt.Sprintf("stable revision %s has no ReplicaSet", st))
-		} else if drs, ok := c.rs[d]; ok && d != st {
+		srs := c.live(st)
+		if srs == nil {
+			bad = append(bad, fmt.Sprintf("stable revision %s has no live ReplicaSet", st))
+		} else if drs := c.live(d); drs != nil && d != st {
 			if floor := c.n() - min(drs.available, drs.replicas); srs.replicas < floor {
 				bad = append(bad, fmt.Sprintf("stable %s scaled to %d, below %d (N=%d, new revision %s has %d/%d)",
 					st, srs.replicas, floor, c.n(), d, drs.available, drs.replicas))
@@ -495,7 +585,7 @@ func (s *sim) check(in Input, out Output) []string {
 func (s *sim) converged() bool {
 	c := s.c
 	st := c.status.StableRevision
-	if len(c.rs) != 1 || c.rs[st] == nil || c.rs[st].replicas != c.n() || c.rs[st].available != c.n() {
+	if len(c.rs) != 1 || c.live(st) == nil || c.rs[st].replicas != c.n() || c.rs[st].available != c.n() || !c.rs[st].atRest() {
 		return false
 	}
 	if rt := c.router; rt != nil && (rt.truth.StableRevision != st || rt.truth.CanaryWeight != 0) {
@@ -554,6 +644,7 @@ func (s *sim) run() error {
 		if s.log != nil {
 			s.log("%s", describe(i, in, out))
 		}
+		s.realismStats(in)
 		if s.stats != nil {
 			for _, e := range out.Events {
 				s.stats["event "+e.Reason]++
@@ -571,9 +662,13 @@ func (s *sim) run() error {
 		}
 		s.c.measurements = nil
 		bad := s.c.apply(out)
+		if s.c.createWaited {
+			s.logf("  world: %s not created: its name is still taken by the ReplicaSet being deleted", out.Create)
+			s.count("create waits for a deleted ReplicaSet")
+		}
 		bad = append(bad, s.check(in, out)...)
 		bad = append(bad, s.checkGates(in, out)...)
-		bad = append(bad, checkSwitch(in, out)...)
+		bad = append(bad, s.checkSwitch(in, out)...)
 		if s.c.router != nil {
 			bad = append(bad, s.checkMesh(in, out, pre)...)
 			s.c.router.endRound()
@@ -635,6 +730,7 @@ func newSim(seed uint64) *sim {
 	s := &sim{r: r}
 	s.c = newCluster(spec, s.newHash())
 	s.c.now = t0.Add(time.Duration(r.IntN(1000)) * time.Millisecond)
+	s.c.real = newRealism(r)
 	return s
 }
 
@@ -676,6 +772,7 @@ func TestRolloutSequences(t *testing.T) {
 			t.Errorf("no sequence went through %q", k)
 		}
 	}
+	checkRealismSeen(t, stats)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -854,10 +951,28 @@ func describeRS(c *cluster) string {
 	}
 	var parts []string
 	for _, rev := range c.revisions() {
-		r := c.rs[rev]
-		parts = append(parts, fmt.Sprintf("%s %d/%d", rev, r.available, r.replicas))
+		parts = append(parts, rev+" "+describeFake(c.rs[rev]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// describeFake renders a ReplicaSet's truth: available/replicas, and what realism adds.
+func describeFake(r *fakeRS) string {
+	s := fmt.Sprintf("%d/%d", r.available, r.replicas)
+	if r.ready > 0 {
+		s += fmt.Sprintf(" (+%d ready)", r.ready)
+	}
+	if r.leaving > 0 {
+		s += fmt.Sprintf(" (%d leaving)", r.leaving)
+	}
+	if r.deleting {
+		s += " (deleting)"
+	}
+	if r.status != nil {
+		st := r.status
+		s += fmt.Sprintf(" (status gen %d/%d: %d/%d/%d)", st.observedGeneration, r.gen, st.available, st.ready, st.replicas)
+	}
+	return s
 }
 
 func describeSteps(steps []cutoverv1alpha1.CanaryStep) string {
@@ -896,7 +1011,20 @@ func describe(i int, in Input, out Output) string {
 	}
 	var rs []string
 	for _, r := range in.ReplicaSets {
-		rs = append(rs, fmt.Sprintf("%s %d/%d", r.Revision, r.Available, r.Replicas))
+		s := fmt.Sprintf("%s %d/%d", r.Revision, r.Available, r.Replicas)
+		if r.Ready != r.Available {
+			s += fmt.Sprintf(" ready %d", r.Ready)
+		}
+		if r.Current != r.Replicas {
+			s += fmt.Sprintf(" pods %d", r.Current)
+		}
+		if r.Stale {
+			s += " stale"
+		}
+		if r.Deleting {
+			s += " deleting"
+		}
+		rs = append(rs, s)
 	}
 	if len(rs) == 0 {
 		rs = []string{"none"}
