@@ -166,14 +166,18 @@ type IstioTrafficRouting struct {
 
 // IstioVirtualService references a VirtualService and, optionally, the http routes to manage.
 type IstioVirtualService struct {
-	// name of the VirtualService, in the Rollout's namespace, or "namespace/name".
+	// name of the VirtualService, in the Rollout's namespace, or "namespace/name". A
+	// VirtualService of another namespace stalls the rollout (InvalidSpec): a Rollout never
+	// changes another namespace's traffic.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=317
 	Name string `json:"name"`
 
-	// routes names the http routes to manage; empty means every http route.
+	// routes names the http routes to manage; empty means every http route. Each name is given
+	// once.
 	// +optional
+	// +listType=set
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MinLength=1
 	// +kubebuilder:validation:items:MaxLength=253
@@ -219,6 +223,7 @@ type RolloutStrategy struct {
 }
 
 // BlueGreenStrategy switches traffic from the stable revision to the new one at once.
+// +kubebuilder:validation:XValidation:rule="!has(self.previewService) || !has(self.activeService) || size(self.previewService) == 0 || self.previewService != self.activeService",message="spec.strategy.blueGreen.previewService must differ from spec.strategy.blueGreen.activeService: one Service cannot point at the new revision before promotion and at the active one",fieldPath=".previewService"
 type BlueGreenStrategy struct {
 	// activeService is the Service whose selector points at the active revision. Required
 	// unless spec.trafficRouting.istio is set.
