@@ -150,6 +150,7 @@ type routeRef struct {
 type destRef struct {
 	index  int
 	subset string
+	host   string
 	weight int32
 }
 
@@ -202,6 +203,9 @@ func inspect(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRule
 	case dr == nil || dr.Name != cfg.DestinationRule.Name:
 		return nil, fmt.Errorf("the DestinationRule given is not %q", cfg.DestinationRule.Name)
 	}
+	if err := checkNamespaces(dr.Namespace, cfg); err != nil {
+		return nil, err
+	}
 	st := &state{dr: dr}
 	var errs []error
 	var err error
@@ -226,6 +230,7 @@ func inspect(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRule
 		seen[key] = true
 		routes, rerrs := inspectVirtualService(obj, ref.Routes, cfg.DestinationRule.StableSubset, cfg.DestinationRule.CanarySubset)
 		errs = append(errs, rerrs...)
+		errs = append(errs, checkHosts(obj, routes, dr)...)
 		st.vss = append(st.vss, vsState{obj: obj, routes: routes})
 	}
 	if err := join(errs); err != nil {
@@ -273,8 +278,12 @@ func inspectVirtualService(vs *networkingv1.VirtualService, names []string, stab
 		want[n] = true
 	}
 	for _, n := range names {
-		if !hasHTTPRoute(vs, n) {
+		switch c := countHTTPRoutes(vs, n); {
+		case c == 0:
 			errs = append(errs, missingRoute(vs, n))
+		case c > 1:
+			errs = append(errs, invalid(KindVirtualService, vs.Namespace, vs.Name,
+				"has %d http routes named %q: a named route must be one route", c, n))
 		}
 	}
 	var routes []routeRef
@@ -289,13 +298,73 @@ func inspectVirtualService(vs *networkingv1.VirtualService, names []string, stab
 	return routes, errs
 }
 
-func hasHTTPRoute(vs *networkingv1.VirtualService, name string) bool {
+// countHTTPRoutes counts the http routes of vs named name.
+func countHTTPRoutes(vs *networkingv1.VirtualService, name string) int {
+	n := 0
 	for _, r := range vs.Spec.Http {
 		if r != nil && r.Name == name {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
+}
+
+// checkNamespaces refuses a VirtualService reference to a namespace other than ns, the
+// Rollout's: a Rollout never changes another namespace's traffic.
+func checkNamespaces(ns string, cfg cutoverv1alpha1.IstioTrafficRouting) error {
+	var errs []error
+	for i, ref := range references(cfg) {
+		if rns, name := splitName(ref.Name); rns != "" && rns != ns {
+			field := "spec.trafficRouting.istio.virtualService.name"
+			if cfg.VirtualService == nil {
+				field = fmt.Sprintf("spec.trafficRouting.istio.virtualServices[%d].name", i)
+			}
+			errs = append(errs, invalid(KindVirtualService, rns, name,
+				"is in another namespace than the Rollout (%s); a Rollout routes only objects in its own namespace", field))
+		}
+	}
+	return join(errs)
+}
+
+// checkHosts reports each managed route whose stable or canary destination is a host other
+// than the DestinationRule's: the subsets would not apply to it, and its traffic would fail.
+func checkHosts(vs *networkingv1.VirtualService, routes []routeRef, dr *networkingv1.DestinationRule) []error {
+	var errs []error
+	for _, r := range routes {
+		for _, d := range []destRef{r.stable, r.canary} {
+			if d.index < 0 || sameHost(d.host, vs.Namespace, dr.Spec.Host, dr.Namespace) {
+				continue
+			}
+			errs = append(errs, invalid(KindVirtualService, vs.Namespace, vs.Name,
+				"%s sends subset %q to host %q, but DestinationRule %s/%s is for host %q: its subsets do not apply there",
+				routeLabel(r.index, r.name), d.subset, d.host, dr.Namespace, dr.Name, dr.Spec.Host))
+		}
+	}
+	return errs
+}
+
+// sameHost reports whether host, written in a VirtualService of namespace ns, is the host of a
+// DestinationRule of namespace drNS, as Istio resolves short names: "checkout" in namespace
+// shop is "checkout.shop.svc.<cluster domain>". A wildcard DestinationRule host is not judged.
+func sameHost(host, ns, drHost, drNS string) bool {
+	if strings.HasPrefix(drHost, "*") {
+		return true
+	}
+	return serviceHost(host, ns) == serviceHost(drHost, drNS)
+}
+
+// serviceHost returns host resolved in namespace ns, up to the cluster domain: a short name
+// "checkout" is "checkout.<ns>.svc", "checkout.shop.svc.cluster.local" is "checkout.shop.svc";
+// any other name is kept as written.
+func serviceHost(host, ns string) string {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	if h != "" && !strings.Contains(h, ".") {
+		return h + "." + ns + ".svc"
+	}
+	if parts := strings.SplitN(h, ".", 4); len(parts) >= 3 && parts[2] == "svc" {
+		return strings.Join(parts[:3], ".")
+	}
+	return h
 }
 
 // missingRoute is the error for a named route that is not an http route of vs.
@@ -328,10 +397,10 @@ func inspectRoute(vs *networkingv1.VirtualService, i int, name string, dests []*
 		switch {
 		case d.GetDestination() != nil && subset == stable:
 			nStable++
-			ref.stable.index, ref.stable.weight = j, d.GetWeight()
+			ref.stable.index, ref.stable.host, ref.stable.weight = j, host, d.GetWeight()
 		case d.GetDestination() != nil && subset == canary:
 			nCanary++
-			ref.canary.index, ref.canary.weight = j, d.GetWeight()
+			ref.canary.index, ref.canary.host, ref.canary.weight = j, host, d.GetWeight()
 		default:
 			others = append(others, fmt.Sprintf("host %q subset %q", host, subset))
 		}

@@ -69,6 +69,12 @@ func labelled() *networkingv1.DestinationRule {
 	return drObj(subset("stable", rev("s1")), subset("canary", rev("c1")))
 }
 
+// withHost sets the host of a DestinationRule.
+func withHost(dr *networkingv1.DestinationRule, host string) *networkingv1.DestinationRule {
+	dr.Spec.Host = host
+	return dr
+}
+
 // primary80 is the VirtualService shop/checkout with one route "primary" at 80/20.
 func primary80() *networkingv1.VirtualService {
 	return vsObj("shop", "checkout", route("primary", dest("stable", 80), dest("canary", 20)))
@@ -261,13 +267,13 @@ func TestPlan(t *testing.T) {
 			"VirtualService shop/checkout /spec/http/1/route/1/weight",
 		},
 	}, {
-		name:    `a "namespace/name" reference`,
-		vs:      []*networkingv1.VirtualService{vsObj("mesh", "checkout", route("", dest("stable", 100), dest("canary", 0)))},
+		name:    `a "namespace/name" reference to the Rollout's own namespace`,
+		vs:      []*networkingv1.VirtualService{vsObj("shop", "checkout", route("", dest("stable", 100), dest("canary", 0)))},
 		dr:      labelled(),
-		cfg:     cfgFor(ref("mesh/checkout")),
+		cfg:     cfgFor(ref("shop/checkout")),
 		desired: split("s1", "c1", 5),
 		wantPatches: []string{
-			"VirtualService mesh/checkout",
+			"VirtualService shop/checkout",
 			`  test /spec/http/0/route/0/destination/subset "stable"`,
 			`  test /spec/http/0/route/0/weight 100`,
 			`  replace /spec/http/0/route/0/weight 95`,
@@ -276,9 +282,50 @@ func TestPlan(t *testing.T) {
 		},
 		wantObserved: traffic.Observed{StableRevision: "s1", CanaryRevision: "c1", CanaryWeight: 0},
 		wantCorrected: []string{
-			"VirtualService mesh/checkout /spec/http/0/route/0/weight",
-			"VirtualService mesh/checkout /spec/http/0/route/1/weight",
+			"VirtualService shop/checkout /spec/http/0/route/0/weight",
+			"VirtualService shop/checkout /spec/http/0/route/1/weight",
 		},
+	}, {
+		name:    "a VirtualService of another namespace",
+		vs:      []*networkingv1.VirtualService{vsObj("mesh", "checkout", route("", dest("stable", 100), dest("canary", 0)))},
+		dr:      labelled(),
+		cfg:     cfgFor(ref("mesh/checkout")),
+		desired: split("s1", "c1", 5),
+		wantErr: traffic.ErrInvalidReference,
+		wantMsg: `VirtualService mesh/checkout: is in another namespace than the Rollout (spec.trafficRouting.istio.virtualService.name); ` +
+			`a Rollout routes only objects in its own namespace`,
+	}, {
+		name:    "two http routes with the managed name",
+		vs:      []*networkingv1.VirtualService{vsObj("shop", "checkout", route("primary", dest("stable", 100), dest("canary", 0)), route("primary", dest("stable", 100), dest("canary", 0)))},
+		dr:      labelled(),
+		cfg:     cfgFor(ref("checkout", "primary")),
+		desired: split("s1", "c1", 5),
+		wantErr: traffic.ErrInvalidReference,
+		wantMsg: `VirtualService shop/checkout: has 2 http routes named "primary": a named route must be one route`,
+	}, {
+		name:    "a DestinationRule of another host",
+		vs:      []*networkingv1.VirtualService{primary80()},
+		dr:      withHost(labelled(), "payments"),
+		cfg:     cfgFor(ref("checkout")),
+		desired: split("s1", "c1", 10),
+		wantErr: traffic.ErrInvalidReference,
+		wantMsg: `VirtualService shop/checkout: http route "primary" sends subset "stable" to host "checkout", but DestinationRule shop/checkout ` +
+			`is for host "payments": its subsets do not apply there; VirtualService shop/checkout: http route "primary" sends subset "canary" ` +
+			`to host "checkout", but DestinationRule shop/checkout is for host "payments": its subsets do not apply there`,
+	}, {
+		name:         "a DestinationRule host written in full is the same host",
+		vs:           []*networkingv1.VirtualService{primary80()},
+		dr:           withHost(labelled(), "checkout.shop.svc.cluster.local"),
+		cfg:          cfgFor(ref("checkout")),
+		desired:      split("s1", "c1", 20),
+		wantObserved: traffic.Observed{StableRevision: "s1", CanaryRevision: "c1", CanaryWeight: 20},
+	}, {
+		name:         "a wildcard DestinationRule host is not judged",
+		vs:           []*networkingv1.VirtualService{primary80()},
+		dr:           withHost(labelled(), "*.shop.svc.cluster.local"),
+		cfg:          cfgFor(ref("checkout")),
+		desired:      split("s1", "c1", 20),
+		wantObserved: traffic.Observed{StableRevision: "s1", CanaryRevision: "c1", CanaryWeight: 20},
 	}, {
 		name:    "a route name JSON could encode in several ways is not tested",
 		vs:      []*networkingv1.VirtualService{vsObj("shop", "checkout", route("a<b", dest("stable", 100), dest("canary", 0)))},

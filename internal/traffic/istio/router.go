@@ -133,6 +133,10 @@ func istioConfig(ro *cutoverv1alpha1.Rollout) (*cutoverv1alpha1.IstioTrafficRout
 // in ns. All the missing objects are reported together.
 func (r *Router) fetch(ctx context.Context, ns string, cfg *cutoverv1alpha1.IstioTrafficRouting,
 ) ([]*networkingv1.VirtualService, *networkingv1.DestinationRule, error) {
+	// Nothing of another namespace is even read.
+	if err := checkNamespaces(ns, *cfg); err != nil {
+		return nil, nil, err
+	}
 	var missing []error
 	dr := &networkingv1.DestinationRule{}
 	found, err := r.get(ctx, KindDestinationRule, types.NamespacedName{Namespace: ns, Name: cfg.DestinationRule.Name}, dr)

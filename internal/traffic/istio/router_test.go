@@ -373,20 +373,20 @@ func TestRouterConcurrentEditFailsThePatch(t *testing.T) {
 func TestRouterValidatesEverythingBeforePatching(t *testing.T) {
 	c := envClient(t)
 	ctx := context.Background()
-	ns, other := newNamespace(t, c), newNamespace(t, c)
-	internal := gitopsVirtualService(other, "checkout-internal")
+	ns := newNamespace(t, c)
+	internal := gitopsVirtualService(ns, "checkout-internal")
 	internal.Spec.Http[1].Route = internal.Spec.Http[1].Route[:1] // "secondary" loses its canary destination
 	create(t, c, gitopsVirtualService(ns, "checkout"), gitopsDestinationRule(ns), internal)
 	dr, vs := getDR(t, c, ns), getVS(t, c, ns, "checkout")
 	r := &istio.Router{Client: c, FieldOwner: routerManager}
-	ro := rollout(ns, "checkout", other+"/checkout-internal")
+	ro := rollout(ns, "checkout", ns+"/checkout-internal")
 	split := traffic.Split{StableRevision: "s1", CanaryRevision: "c1", CanaryWeight: 10}
 
 	_, err := r.Reconcile(ctx, ro, split)
 	if !errors.Is(err, traffic.ErrInvalidReference) {
 		t.Fatalf("Reconcile = %v, want ErrInvalidReference", err)
 	}
-	want := "VirtualService " + other + `/checkout-internal: http route "secondary" has no destination with subset "canary"`
+	want := "VirtualService " + ns + `/checkout-internal: http route "secondary" has no destination with subset "canary"`
 	if err.Error() != want {
 		t.Errorf("error = %q\nwant %q", err, want)
 	}
@@ -394,13 +394,13 @@ func TestRouterValidatesEverythingBeforePatching(t *testing.T) {
 		t.Errorf("the valid objects were patched although another one is invalid")
 	}
 
-	// Fixed: both VirtualServices, the second one in another namespace, get the split.
+	// Fixed: both VirtualServices, the second one named as "namespace/name", get the split.
 	handPatch(t, c, internal, `[{"op": "add", "path": "/spec/http/1/route/-",
 		"value": {"destination": {"host": "checkout", "subset": "canary"}}}]`)
 	if _, err := r.Reconcile(ctx, ro, split); err != nil {
 		t.Fatalf("Reconcile: %v", err)
 	}
-	for _, key := range []types.NamespacedName{{Namespace: ns, Name: "checkout"}, {Namespace: other, Name: "checkout-internal"}} {
+	for _, key := range []types.NamespacedName{{Namespace: ns, Name: "checkout"}, {Namespace: ns, Name: "checkout-internal"}} {
 		if got := weights(getVS(t, c, key.Namespace, key.Name)); !slices.Equal(got, [][2]int32{{90, 10}, {90, 10}}) {
 			t.Errorf("%s weights = %v, want 90/10", key, got)
 		}
