@@ -18,7 +18,9 @@ package image
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -37,9 +39,26 @@ type Violation struct {
 	Reason string
 }
 
-// String formats the violation as `<path> (<container>): image "<image>" <reason>`.
+// String formats the violation as `<path> (<container>): image "<image>" <reason>`. An image
+// longer than maxQuoted is cut, and its length given.
 func (v Violation) String() string {
-	return fmt.Sprintf("%s (%s): image %q %s", v.Path, v.Container, v.Image, v.Reason)
+	return fmt.Sprintf("%s (%s): image %s %s", v.Path, v.Container, quoteImage(v.Image), v.Reason)
+}
+
+// maxQuoted is the longest image a message quotes whole.
+const maxQuoted = 128
+
+// quoteImage quotes an image for a message, cut to maxQuoted bytes (on a character boundary)
+// when it is longer.
+func quoteImage(img string) string {
+	if len(img) <= maxQuoted {
+		return strconv.Quote(img)
+	}
+	cut := img[:maxQuoted]
+	for !utf8.ValidString(cut) {
+		cut = cut[:len(cut)-1]
+	}
+	return fmt.Sprintf("%q… (%d characters)", cut, utf8.RuneCountInString(img))
 }
 
 // PolicyError lists every container image refused by the image policy, or not a valid

@@ -108,7 +108,7 @@ func (p *planner) run() {
 func (p *planner) blocked() {
 	b := p.in.Blocked
 	p.note("blocked: %s", b.Message)
-	if !strings.Contains(p.in.Status.Message, b.Message) {
+	if !strings.Contains(p.in.Status.Message, truncate(b.Message, maxMessage)) {
 		p.event(true, b.Reason, b.Message)
 	}
 	stable, cur := p.st.StableRevision, p.st.CurrentRevision
@@ -504,7 +504,12 @@ func (p *planner) requeue(d time.Duration) {
 	}
 }
 
+// maxMessage is the longest message the API server takes in status.message and in an Event's
+// note; a longer one (a message quoting the user's input) is cut, or the write would fail.
+const maxMessage = 1024
+
 func (p *planner) state(phase cutoverv1alpha1.RolloutPhase, reason, msg string) {
+	msg = truncate(msg, maxMessage)
 	p.out.State.Phase = phase
 	p.out.State.Reason = reason
 	p.out.State.Message = msg
@@ -513,7 +518,7 @@ func (p *planner) state(phase cutoverv1alpha1.RolloutPhase, reason, msg string) 
 }
 
 func (p *planner) event(warning bool, reason, msg string) {
-	p.out.Events = append(p.out.Events, Event{Warning: warning, Reason: reason, Message: msg})
+	p.out.Events = append(p.out.Events, Event{Warning: warning, Reason: reason, Message: truncate(msg, maxMessage)})
 }
 
 // position records where the rollout stands after this round. Only the last position of a
