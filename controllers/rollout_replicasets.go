@@ -19,8 +19,10 @@ package controllers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -103,12 +105,34 @@ func (r *RolloutReconciler) createReplicaSet(ctx context.Context, s *rolloutScop
 	if apierrors.IsAlreadyExists(err) {
 		return ctrl.Result{RequeueAfter: time.Second}, errWaiting
 	}
+	if apierrors.IsInvalid(err) {
+		// The template breaks a rule of the API server that the Rollout's admission cannot
+		// check (a container name, say): a spec that cannot be carried out, like any other.
+		return r.replan(ctx, s, refusedTemplate(rs.Name, err))
+	}
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("creating ReplicaSet %s: %w", rs.Name, err)
 	}
 	// The planner announces the revision (RevisionCreated) with the status write that records it.
 	ctrl.LoggerFrom(ctx).Info("Created ReplicaSet", "ReplicaSet", rs.Name, "replicas", replicas)
 	return ctrl.Result{}, nil
+}
+
+// refusedTemplate is the problem of a revision whose ReplicaSet the API server refuses as
+// invalid. The ReplicaSet's field paths are the Rollout's: both hold the template at
+// spec.template.
+func refusedTemplate(name string, err error) *plan.Problem {
+	msg := err.Error()
+	var st apierrors.APIStatus
+	if errors.As(err, &st) && st.Status().Details != nil && len(st.Status().Details.Causes) > 0 {
+		causes := make([]string, 0, len(st.Status().Details.Causes))
+		for _, c := range st.Status().Details.Causes {
+			causes = append(causes, c.Field+": "+c.Message)
+		}
+		msg = strings.Join(causes, "; ")
+	}
+	return &plan.Problem{Reason: cutoverv1alpha1.ReasonInvalidSpec,
+		Message: fmt.Sprintf("spec.template: the API server refuses the revision's ReplicaSet %s: %s", name, msg)}
 }
 
 // ReplicaSetName is the name of a revision's ReplicaSet: <rollout>-<revision>.

@@ -55,7 +55,7 @@ type rolloutScope struct {
 	// deletions follow the status write.
 	scaled bool
 
-	// queued for after the status write
+	// queued for after the status write, after the plan's own Events
 	events []plan.Event
 }
 
@@ -107,12 +107,23 @@ func (s *rolloutScope) block(p *plan.Problem) {
 // queue adds Events to emit after the status write.
 func (s *rolloutScope) queue(ev ...plan.Event) { s.events = append(s.events, ev...) }
 
-// plan runs the pure planner on what was observed.
+// plan runs the pure planner on what was observed. Its Events are emitted after the status
+// write, before the ones the phases queue.
 func (r *RolloutReconciler) plan(_ context.Context, s *rolloutScope) (ctrl.Result, error) {
 	out := plan.Compute(planInput(s))
 	s.plan = &out
-	s.queue(out.Events...)
 	return ctrl.Result{RequeueAfter: out.RequeueAfter}, nil
+}
+
+// replan plans again once applying the plan found a problem that blocks the rollout: the new
+// plan, Events included, replaces the first one, and the pipeline stops.
+func (r *RolloutReconciler) replan(ctx context.Context, s *rolloutScope, p *plan.Problem) (ctrl.Result, error) {
+	s.block(p)
+	res, err := r.plan(ctx, s)
+	if err != nil {
+		return res, err
+	}
+	return res, errWaiting
 }
 
 // planInput turns the observation into the planner's input.

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,7 +63,11 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		r.own.wrote(client.ObjectKeyFromObject(ro), s.base.ResourceVersion, ro.ResourceVersion)
 	}
 	// The status records what happened: the Events say so now, whatever comes next.
-	for _, ev := range s.events {
+	events := s.events
+	if s.plan != nil {
+		events = append(slices.Clone(s.plan.Events), s.events...)
+	}
+	for _, ev := range events {
 		typ := corev1.EventTypeNormal
 		if ev.Warning {
 			typ = corev1.EventTypeWarning
