@@ -140,6 +140,13 @@ func startManagerRefusing(t *testing.T, ns string, images image.Resolver, refuse
 // picks with the error status it returns.
 func startManagerWithFaults(t *testing.T, ns string, images image.Resolver, fault func(*http.Request) int) *runningManager {
 	t.Helper()
+	return startManagerOn(t, []string{ns}, images, fault)
+}
+
+// startManagerOn is startManagerWithFaults watching several namespaces, for a table of cases
+// that share one manager.
+func startManagerOn(t *testing.T, namespaces []string, images image.Resolver, fault func(*http.Request) int) *runningManager {
+	t.Helper()
 	setLogger.Do(func() {
 		// CUTOVER_TEST_LOG=1 shows the managers' logs; they are quiet otherwise.
 		if os.Getenv("CUTOVER_TEST_LOG") != "" {
@@ -148,6 +155,10 @@ func startManagerWithFaults(t *testing.T, ns string, images image.Resolver, faul
 			ctrl.SetLogger(logr.Discard())
 		}
 	})
+	watched := map[string]cache.Config{}
+	for _, ns := range namespaces {
+		watched[ns] = cache.Config{}
+	}
 	writes, events := &atomic.Int64{}, &atomic.Int64{}
 	c := rest.CopyConfig(cfg)
 	c.QPS, c.Burst = 500, 1000
@@ -158,7 +169,7 @@ func startManagerWithFaults(t *testing.T, ns string, images image.Resolver, faul
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+		Cache:                  cache.Options{DefaultNamespaces: watched},
 		// Several managers run in one test process; their controllers share a name.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
