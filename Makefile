@@ -58,7 +58,7 @@ test: manifests generate fmt vet test-unit test-fuzz test-integration test-e2e #
 
 .PHONY: test-unit
 test-unit: ## Unit tests: pure packages and controllers with fakes; no API server.
-	go test ./api/... ./internal/... ./controllers/...
+	go test ./api/... ./internal/... ./controllers/... ./test/utils/...
 
 FUZZTIME ?= 10s
 .PHONY: test-fuzz
@@ -75,7 +75,7 @@ test-integration: control-plane ## Integration tests on a real kube-apiserver an
 test-e2e: control-plane build ## End-to-end tests on the local control plane (started and stopped here).
 	@trap '$(MAKE) --no-print-directory cluster-down' EXIT; \
 	$(MAKE) --no-print-directory cluster-up; \
-	CUTOVER_KUBECONFIG="$(CLUSTER_DIR)/kubeconfig" CUTOVER_BIN="$(LOCALBIN)" K8S_BIN="$(K8S_BIN)" \
+	CUTOVER_KUBECONFIG="$(CLUSTER_DIR)/kubeconfig" CUTOVER_CLUSTER_DIR="$(CLUSTER_DIR)" CUTOVER_BIN="$(LOCALBIN)" K8S_BIN="$(K8S_BIN)" \
 		go test -tags=e2e ./test/e2e/... -v -timeout 30m
 
 .PHONY: bench

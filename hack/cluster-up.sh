@@ -84,11 +84,14 @@ readyz() { kc get --raw=/readyz --request-timeout=2s >/dev/null 2>&1; }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# start NAME ARGS...: run ${K8S_BIN}/NAME in its own session in the background.
+# start NAME ARGS...: run ${K8S_BIN}/NAME in its own session in the background. The arguments
+# are kept in ${RUN}/NAME.args, one per line, so that hack/cluster-component.sh can start the
+# component again after stopping it (the fault tests take kube-apiserver and etcd away).
 start() {
   local name="$1"
   shift
   : >"${LOGS}/${name}.log"
+  printf '%s\n' "$@" >"${RUN}/${name}.args"
   setsid "${K8S_BIN}/${name}" "$@" </dev/null >>"${LOGS}/${name}.log" 2>&1 &
   echo "$!" >"${RUN}/${name}.pid"
 }
@@ -363,6 +366,8 @@ start kube-apiserver \
 # kube-controller-manager, kube-scheduler and kwok. They are started at once and connect when
 # kube-apiserver is ready, which saves a second or two.
 
+# --node-monitor-grace-period=2m: the fake nodes stay Ready through the 20 s control-plane
+# outages of the e2e fault test (kwok renews their leases again only after client-go's backoff).
 log "starting kube-controller-manager (:${KCM_PORT}), kube-scheduler (:${SCHEDULER_PORT}) and kwok"
 start kube-controller-manager \
   --kubeconfig="${KUBECONFIG_ADMIN}" \
@@ -375,6 +380,7 @@ start kube-controller-manager \
   --service-account-private-key-file="${PKI}/sa.key" \
   --root-ca-file="${PKI}/ca.crt" \
   --cluster-name=cutover-local \
+  --node-monitor-grace-period=2m \
   --profiling=false
 
 start kube-scheduler \

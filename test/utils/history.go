@@ -102,11 +102,11 @@ func (h *History) follow(ctx context.Context, c client.WithWatch, ns string, l c
 				last, err = h.relist(ctx, c, ns, l)
 			}
 			if err == nil {
-				h.Reconnects.Add(1)
 				w, err = c.Watch(ctx, l.DeepCopyObject().(client.ObjectList), client.InNamespace(ns),
 					&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: last, AllowWatchBookmarks: true}})
 			}
 			if err == nil {
+				h.Reconnects.Add(1)
 				break
 			}
 			gone = apierrors.IsResourceExpired(err) || apierrors.IsGone(err)
@@ -168,69 +168,83 @@ type IstioRoute struct {
 // ReplicaSet has the available pods the weight needs out of n; the step index of a revision
 // never goes back; no ReplicaSet's template changes. It returns one line per violation.
 func CheckIstioHistory(versions []client.Object, r IstioRoute, n int32) []string {
-	var bad []string
-	rss := map[string]*appsv1.ReplicaSet{} // by revision
-	templates := map[string]*appsv1.ReplicaSet{}
-	var dr *networkingv1.DestinationRule
-	var vs *networkingv1.VirtualService
-	steps := map[string]int32{}
-	check := func(at string) {
-		if vs == nil || dr == nil {
-			return
-		}
-		sw, cw := RouteWeights(vs, r)
-		if sw+cw != 100 {
-			bad = append(bad, fmt.Sprintf("%s: weights %d+%d", at, sw, cw))
-		}
-		labels := map[string]string{}
-		for _, s := range dr.Spec.Subsets {
-			labels[s.Name] = s.Labels[cutoverv1alpha1.LabelRevision]
-		}
-		for subset, w := range map[string]int32{r.Canary: cw, r.Stable: sw} {
-			if w == 0 {
-				continue
-			}
-			rev := labels[subset]
-			if rev == "" {
-				continue // the user's subset, before Cutover labels it
-			}
-			rs := rss[rev]
-			need := plan.CanaryReplicas(n, w)
-			if rs == nil || rs.Status.AvailableReplicas < need || ptr.Deref(rs.Spec.Replicas, 0) < need {
-				have := "no ReplicaSet"
-				if rs != nil {
-					have = fmt.Sprintf("%d available of %d", rs.Status.AvailableReplicas, ptr.Deref(rs.Spec.Replicas, 0))
-				}
-				bad = append(bad, fmt.Sprintf("%s: %d%% on the %s subset (revision %s), which has %s; needs %d",
-					at, w, subset, rev, have, need))
-			}
-		}
-	}
+	s := &istioReplay{route: r, n: n, rss: map[string]*appsv1.ReplicaSet{},
+		templates: map[string]*appsv1.ReplicaSet{}, steps: map[string]int32{}}
 	for _, o := range versions {
 		at := fmt.Sprintf("%T %s rv %s", o, o.GetName(), o.GetResourceVersion())
-		switch x := o.(type) {
-		case *appsv1.ReplicaSet:
-			rev := x.Labels[cutoverv1alpha1.LabelRevision]
-			if old, ok := templates[string(x.UID)]; ok && !equality.Semantic.DeepEqual(old.Spec.Template, x.Spec.Template) {
-				bad = append(bad, at+": template changed")
-			}
-			templates[string(x.UID)] = x
-			rss[rev] = x
-		case *networkingv1.VirtualService:
-			vs = x
-		case *networkingv1.DestinationRule:
-			dr = x
-		case *cutoverv1alpha1.Rollout:
-			if idx := x.Status.CurrentStepIndex; idx != nil && x.Status.CurrentRevision != x.Status.StableRevision {
-				if last, ok := steps[x.Status.CurrentRevision]; ok && *idx < last {
-					bad = append(bad, fmt.Sprintf("%s: step of %s went back from %d to %d", at, x.Status.CurrentRevision, last, *idx))
-				}
-				steps[x.Status.CurrentRevision] = *idx
-			}
-		}
-		check(at)
+		s.apply(o, at)
+		s.check(at)
 	}
-	return bad
+	return s.bad
+}
+
+// istioReplay is the state of the world at one point of a replayed history.
+type istioReplay struct {
+	route     IstioRoute
+	n         int32
+	rss       map[string]*appsv1.ReplicaSet // by revision
+	templates map[string]*appsv1.ReplicaSet // by UID
+	steps     map[string]int32              // the last step index of each revision
+	dr        *networkingv1.DestinationRule
+	vs        *networkingv1.VirtualService
+	bad       []string
+}
+
+// apply takes in one version, and checks what a single version shows: a changed template, a
+// step that goes back.
+func (s *istioReplay) apply(o client.Object, at string) {
+	switch x := o.(type) {
+	case *appsv1.ReplicaSet:
+		if old, ok := s.templates[string(x.UID)]; ok && !equality.Semantic.DeepEqual(old.Spec.Template, x.Spec.Template) {
+			s.bad = append(s.bad, at+": template changed")
+		}
+		s.templates[string(x.UID)] = x
+		s.rss[x.Labels[cutoverv1alpha1.LabelRevision]] = x
+	case *networkingv1.VirtualService:
+		s.vs = x
+	case *networkingv1.DestinationRule:
+		s.dr = x
+	case *cutoverv1alpha1.Rollout:
+		if idx := x.Status.CurrentStepIndex; idx != nil && x.Status.CurrentRevision != x.Status.StableRevision {
+			if last, ok := s.steps[x.Status.CurrentRevision]; ok && *idx < last {
+				s.bad = append(s.bad, fmt.Sprintf("%s: step of %s went back from %d to %d", at, x.Status.CurrentRevision, last, *idx))
+			}
+			s.steps[x.Status.CurrentRevision] = *idx
+		}
+	}
+}
+
+// check checks the routing at this point: the weights sum to 100, and every subset with
+// weight has the available pods it needs.
+func (s *istioReplay) check(at string) {
+	if s.vs == nil || s.dr == nil {
+		return
+	}
+	sw, cw := RouteWeights(s.vs, s.route)
+	if sw+cw != 100 {
+		s.bad = append(s.bad, fmt.Sprintf("%s: weights %d+%d", at, sw, cw))
+	}
+	labels := map[string]string{}
+	for _, sub := range s.dr.Spec.Subsets {
+		labels[sub.Name] = sub.Labels[cutoverv1alpha1.LabelRevision]
+	}
+	for subset, w := range map[string]int32{s.route.Canary: cw, s.route.Stable: sw} {
+		rev := labels[subset]
+		if w == 0 || rev == "" { // no weight, or the user's subset before Cutover labels it
+			continue
+		}
+		rs := s.rss[rev]
+		need := plan.CanaryReplicas(s.n, w)
+		if rs != nil && rs.Status.AvailableReplicas >= need && ptr.Deref(rs.Spec.Replicas, 0) >= need {
+			continue
+		}
+		have := "no ReplicaSet"
+		if rs != nil {
+			have = fmt.Sprintf("%d available of %d", rs.Status.AvailableReplicas, ptr.Deref(rs.Spec.Replicas, 0))
+		}
+		s.bad = append(s.bad, fmt.Sprintf("%s: %d%% on the %s subset (revision %s), which has %s; needs %d",
+			at, w, subset, rev, have, need))
+	}
 }
 
 // RouteWeights returns the weights of r's stable and canary subsets on r's route of vs.
