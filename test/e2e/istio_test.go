@@ -20,6 +20,7 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/test/utils"
 )
 
 func init() {
@@ -89,6 +91,7 @@ func TestIstioCanaryEndToEnd(t *testing.T) {
 	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ns := newNamespace(t)
 	createIstioObjects(g, ns)
+	h := recordHistory(t, ns)
 	m := startManager(t, ns)
 	w := world{g, ns}
 	ro := e2eRollout(ns, "shop", image("a1"),
@@ -160,4 +163,26 @@ func TestIstioCanaryEndToEnd(t *testing.T) {
 		g.Expect([]any{s, c, sr, cr}).To(Equal([]any{int32(100), int32(0), r.Status.StableRevision, r.Status.StableRevision}))
 		g.Expect(w.sizes("shop")).To(Equal(map[string]int32{r.Status.StableRevision: 4}), "the old ReplicaSet is deleted")
 	}).Should(Succeed())
+
+	// The checks above poll, and Eventually retries past a violation. The watched history has
+	// every version: check the invariants on each, and the weights in the order they were set.
+	g.Eventually(func() bool { return historyEndsHealthy(h, stable) }).Should(BeTrue())
+	versions := h.Ordered()
+	if bad := utils.CheckIstioHistory(versions, shopRoute, 4); len(bad) > 0 {
+		t.Errorf("invariants broken on the recorded history:\n%s", strings.Join(bad, "\n"))
+	}
+	g.Expect(utils.WeightChanges(versions, "shop", shopRoute)).To(Equal([]int32{0, 10, 30, 60, 100, 0}),
+		"the canary weights, in the order the VirtualService took them")
+}
+
+// historyEndsHealthy tells whether the watch has delivered a Rollout that completed a revision
+// other than stable: the history of the walk is then complete.
+func historyEndsHealthy(h *utils.History, stable string) bool {
+	for _, o := range h.Ordered() {
+		if r, ok := o.(*cutoverv1alpha1.Rollout); ok && r.Status.Phase == cutoverv1alpha1.PhaseHealthy &&
+			r.Status.StableRevision != stable && r.Status.StableRevision != "" {
+			return true
+		}
+	}
+	return false
 }

@@ -174,16 +174,7 @@ func TestAPIServerAndEtcdOutage(t *testing.T) {
 	}).WithTimeout(recovery).Should(Succeed())
 	t.Logf("the rollout completed %s after etcd came back", time.Since(back).Round(time.Second))
 
-	// The watch has delivered the final Rollout: the history is complete.
-	g.Eventually(func() bool {
-		for _, o := range h.Ordered() {
-			if r, ok := o.(*cutoverv1alpha1.Rollout); ok && r.Status.Phase == cutoverv1alpha1.PhaseHealthy &&
-				r.Status.StableRevision != stable && r.Status.StableRevision != "" {
-				return true
-			}
-		}
-		return false
-	}).Should(BeTrue())
+	g.Eventually(func() bool { return historyEndsHealthy(h, stable) }).Should(BeTrue())
 	versions := h.Ordered()
 	t.Logf("history: %d versions; watches reopened %d times, %d relists",
 		len(versions), h.Reconnects.Load(), h.Relists.Load())
