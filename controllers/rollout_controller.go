@@ -70,14 +70,22 @@ type RolloutReconciler struct {
 	own ownWrites
 }
 
-// +kubebuilder:rbac:groups=cutover.dev,resources=rollouts,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=cutover.dev,resources=rollouts/status,verbs=get;update;patch
+// RBAC: exactly the API calls the manager makes; docs/install.md ("RBAC") gives the reason for
+// each rule. Every read but the pull secrets' goes through the manager's cache, which only lists
+// and watches, so no rule grants get except on secrets, which are read by name through the
+// uncached API reader and never listed or watched. Nothing is ever updated: every write is a
+// patch. rollouts/finalizers update is what an ownerReference with blockOwnerDeletion (the
+// ReplicaSets') needs under the OwnerReferencesPermissionEnforcement admission plugin.
+// Events go through events.k8s.io only; leader election's own rules are in config/rbac.
+//
+// +kubebuilder:rbac:groups=cutover.dev,resources=rollouts,verbs=list;watch;patch
+// +kubebuilder:rbac:groups=cutover.dev,resources=rollouts/status,verbs=patch
 // +kubebuilder:rbac:groups=cutover.dev,resources=rollouts/finalizers,verbs=update
-// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices;destinationrules,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.istio.io,resources=virtualservices;destinationrules,verbs=list;watch;patch
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
-// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;patch
-// +kubebuilder:rbac:groups="";events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups="",resources=services,verbs=list;watch;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile observes a Rollout and its ReplicaSets, plans the next step, applies it, and writes
 // the status once; Events follow the status write.
