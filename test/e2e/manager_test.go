@@ -50,8 +50,9 @@ type managerProcess struct {
 }
 
 // startManager runs bin/cutover against the cluster, watching namespace ns only, with its log in
-// a file that is printed if the test fails. It is killed when the test ends.
-func startManager(t *testing.T, ns string) *managerProcess {
+// a file that is printed if the test fails. It is killed when the test ends. Extra args come
+// after the defaults, so they override them.
+func startManager(t *testing.T, ns string, args ...string) *managerProcess {
 	t.Helper()
 	bin := filepath.Join(os.Getenv("CUTOVER_BIN"), "cutover")
 	if _, err := os.Stat(bin); err != nil {
@@ -61,8 +62,8 @@ func startManager(t *testing.T, ns string) *managerProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--leader-elect=false", "--metrics-bind-address=0",
-		"--health-probe-bind-address=0", "--watch-namespaces="+ns, "--zap-log-level=debug")
+	cmd := exec.Command(bin, append([]string{"--leader-elect=false", "--metrics-bind-address=0",
+		"--health-probe-bind-address=0", "--watch-namespaces=" + ns, "--zap-log-level=debug"}, args...)...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+os.Getenv("CUTOVER_KUBECONFIG"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
