@@ -5,6 +5,8 @@
 # kube-controller-manager, kube-scheduler, kubectl, kwok) are built once by
 # hack/control-plane.sh into a per-user cache keyed by their versions.
 
+# The manager's image: the one of config/manager/manager.yaml and of charts/cutover/values.yaml
+# (keep the three alike; dist/install.yaml is built with it).
 IMG ?= cutover:latest
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
@@ -22,8 +24,9 @@ help: ## Display this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRD and the ClusterRole from markers.
+manifests: controller-gen ## Generate the CRD and the ClusterRole from markers, and copy them (and the other RBAC rules) into the Helm chart.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./..." output:crd:artifacts:config=config/crd/bases
+	hack/sync-chart.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate DeepCopy methods.
@@ -43,9 +46,9 @@ tidy: ## Tidy go.mod and go.sum.
 	go mod tidy
 
 .PHONY: verify
-verify: manifests generate fmt tidy ## Regenerate everything, then fail on any diff.
-	@git diff --exit-code || { echo "make verify: generated files are out of date; run 'make manifests generate fmt tidy' and commit" >&2; exit 1; }
-	@test -z "$$(git status --porcelain --untracked-files=all -- api config controllers internal)" || { git status --porcelain; echo "make verify: untracked generated files" >&2; exit 1; }
+verify: manifests generate fmt tidy build-installer ## Regenerate everything (dist/install.yaml too), then fail on any diff.
+	@git diff --exit-code || { echo "make verify: generated files are out of date; run 'make manifests generate fmt tidy build-installer' and commit" >&2; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- api charts config controllers dist internal)" || { git status --porcelain; echo "make verify: untracked generated files" >&2; exit 1; }
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
@@ -57,8 +60,8 @@ lint: golangci-lint ## Run golangci-lint.
 test: manifests generate fmt vet test-unit test-fuzz test-integration test-e2e ## Run all tiers: unit, fuzz (bounded), integration (envtest) and e2e (local control plane).
 
 .PHONY: test-unit
-test-unit: ## Unit tests: pure packages and controllers with fakes; no API server.
-	go test ./api/... ./internal/... ./controllers/... ./test/utils/...
+test-unit: ## Unit tests: pure packages and controllers with fakes; no API server. test/install renders config/default and the Helm chart and compares them.
+	go test ./api/... ./internal/... ./controllers/... ./test/utils/... ./test/install/...
 
 FUZZTIME ?= 10s
 .PHONY: test-fuzz
@@ -115,10 +118,13 @@ docker-build: ## Build the manager image (needs a container engine).
 	docker build -t ${IMG} .
 
 .PHONY: build-installer
-build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment.
+build-installer: manifests generate kustomize ## Write dist/install.yaml (config/default with the image IMG). The committed one uses the default IMG.
 	mkdir -p dist
-	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
-	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+	@# The image is set in a throw-away overlay of config/default, so the tree is never edited.
+	@overlay="$$(mktemp -d "$(LOCALBIN)/installer.XXXXXX")"; trap 'rm -rf "$$overlay"' EXIT; \
+	printf 'resources:\n- %s\n' "$$(realpath --relative-to="$$overlay" config/default)" >"$$overlay/kustomization.yaml"; \
+	(cd "$$overlay" && "$(KUSTOMIZE)" edit set image cutover=${IMG}); \
+	"$(KUSTOMIZE)" build "$$overlay" > dist/install.yaml
 
 ##@ Dependencies
 
