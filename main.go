@@ -18,7 +18,6 @@ limitations under the License.
 package main
 
 import (
-	"crypto/tls"
 	"flag"
 	"os"
 	"strings"
@@ -38,8 +37,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/controllers"
@@ -74,24 +71,18 @@ func istioRouter(mgr ctrl.Manager) traffic.Router {
 
 // options are the manager's command-line flags.
 type options struct {
-	metricsAddr, probeAddr string
-	secureMetrics          bool
-	enableHTTP2            bool
-	leaderElect            bool
-	concurrency            int
-	insecureRegistries     string
-	registryTimeout        time.Duration
-	watchNamespaces        string
+	servingOptions
+	probeAddr          string
+	concurrency        int
+	insecureRegistries string
+	registryTimeout    time.Duration
+	watchNamespaces    string
 }
 
 func parseFlags() (options, zap.Options) {
 	var o options
-	flag.StringVar(&o.metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
-		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
+	bindServingFlags(flag.CommandLine, &o.servingOptions)
 	flag.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
-	flag.BoolVar(&o.leaderElect, "leader-elect", false, "Enable leader election, so that only one manager is active.")
-	flag.BoolVar(&o.secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
-	flag.BoolVar(&o.enableHTTP2, "enable-http2", false, "Enable HTTP/2 for the metrics server.")
 	flag.IntVar(&o.concurrency, "concurrency", 10, "How many Rollouts are reconciled at the same time.")
 	flag.StringVar(&o.insecureRegistries, "insecure-registries", "",
 		"Comma-separated registry hosts reached over plain HTTP when resolving tags (for local registries).")
@@ -120,14 +111,10 @@ func main() {
 	o, zo := parseFlags()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zo)))
 
-	var tlsOpts []func(*tls.Config)
-	if !o.enableHTTP2 {
-		// HTTP/2 stays off by default: Stream Cancellation and Rapid Reset CVEs.
-		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
-	}
-	metricsOpts := metricsserver.Options{BindAddress: o.metricsAddr, SecureServing: o.secureMetrics, TLSOpts: tlsOpts}
-	if o.secureMetrics {
-		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	metricsOpts, certWatcher, err := metricsOptions(o.servingOptions)
+	if err != nil {
+		setupLog.Error(err, "Failed to set up the metrics server")
+		os.Exit(1)
 	}
 
 	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
@@ -136,7 +123,11 @@ func main() {
 		HealthProbeBindAddress:        o.probeAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              "cutover.cutover.dev",
+		LeaderElectionNamespace:       o.leaderNS,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &o.leaseDuration,
+		RenewDeadline:                 &o.renewDeadline,
+		RetryPeriod:                   &o.retryPeriod,
 		Cache:                         cacheOptions(o.watchNamespaces),
 	})
 	if err != nil {
@@ -163,6 +154,12 @@ func main() {
 		os.Exit(1)
 	}
 
+	if certWatcher != nil {
+		if err := mgr.Add(certWatcher); err != nil {
+			setupLog.Error(err, "Failed to add the metrics certificate watcher")
+			os.Exit(1)
+		}
+	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		setupLog.Error(err, "Failed to set up health check")
 		os.Exit(1)
