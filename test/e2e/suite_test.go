@@ -11,8 +11,9 @@
 //	make cluster-up
 //	CUTOVER_KUBECONFIG=$PWD/bin/cluster/kubeconfig go test -tags=e2e ./test/e2e/ -v
 //
-// Besides Kubernetes and controller-runtime packages it imports only the API types and the
-// test helpers of test/utils (the Prometheus server and exporter of the gate tests).
+// Besides Kubernetes and controller-runtime packages it imports only the API types, the
+// test helpers of test/utils (the Prometheus server and exporter of the gate tests) and
+// test/install (which renders the kustomize and Helm install forms).
 package e2e
 
 import (
