@@ -60,13 +60,15 @@ func init() {
 
 // istioRouter returns the Istio traffic router when the cluster serves networking.istio.io/v1,
 // and nil otherwise: Rollouts that ask for Istio then get an InvalidSpec condition.
-func istioRouter(mgr ctrl.Manager) traffic.Router {
+// allowCrossNamespace lets Rollouts name VirtualServices of other namespaces
+// (--allow-cross-namespace-refs).
+func istioRouter(mgr ctrl.Manager, allowCrossNamespace bool) traffic.Router {
 	gk := schema.GroupKind{Group: "networking.istio.io", Kind: "VirtualService"}
 	if _, err := mgr.GetRESTMapper().RESTMapping(gk, "v1"); err != nil {
 		setupLog.Info("Istio networking.istio.io/v1 is not installed: Istio traffic routing is off")
 		return nil
 	}
-	return &istio.Router{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner}
+	return &istio.Router{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner, AllowCrossNamespace: allowCrossNamespace}
 }
 
 // options are the manager's command-line flags.
@@ -77,6 +79,7 @@ type options struct {
 	insecureRegistries string
 	registryTimeout    time.Duration
 	watchNamespaces    string
+	allowCrossNS       bool
 }
 
 func parseFlags() (options, zap.Options) {
@@ -88,6 +91,9 @@ func parseFlags() (options, zap.Options) {
 		"Comma-separated registry hosts reached over plain HTTP when resolving tags (for local registries).")
 	flag.StringVar(&o.watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to watch; empty watches every namespace.")
+	flag.BoolVar(&o.allowCrossNS, "allow-cross-namespace-refs", false,
+		"Let a Rollout name a VirtualService of another namespace (\"namespace/name\"). Off by default; "+
+			"the admission policy must also allow it for the Rollout's namespace (see docs/install.md).")
 	flag.DurationVar(&o.registryTimeout, "registry-timeout", 30*time.Second, "Timeout of one tag resolution.")
 	zo := zap.Options{Development: true}
 	zo.BindFlags(flag.CommandLine)
@@ -129,6 +135,7 @@ func main() {
 		RenewDeadline:                 &o.renewDeadline,
 		RetryPeriod:                   &o.retryPeriod,
 		Cache:                         cacheOptions(o.watchNamespaces),
+		Client:                        clientOptions(),
 	})
 	if err != nil {
 		setupLog.Error(err, "Failed to start manager")
@@ -145,7 +152,7 @@ func main() {
 		Images:      registry.New(registry.Options{InsecureHosts: insecure, Timeout: o.registryTimeout}),
 		Clock:       clock.RealClock{},
 		Recorder:    mgr.GetEventRecorder("cutover"),
-		Router:      istioRouter(mgr),
+		Router:      istioRouter(mgr, o.allowCrossNS),
 		Services:    &service.Switcher{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
 		Gates:       &gates.Measurer{Provider: gates.NewProviders(), Conditions: gates.NewConditions()},
 		Concurrency: o.concurrency,

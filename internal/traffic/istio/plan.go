@@ -80,10 +80,18 @@ func (p ObjectPatch) Patch() (client.Patch, error) {
 func Plan(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRule,
 	cfg cutoverv1alpha1.IstioTrafficRouting, desired traffic.Split,
 ) (patches []ObjectPatch, observed traffic.Observed, err error) {
+	return plan(vs, dr, cfg, desired, false)
+}
+
+// plan is Plan; crossNamespace allows VirtualServices of another namespace than the
+// DestinationRule's (the Rollout's).
+func plan(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRule,
+	cfg cutoverv1alpha1.IstioTrafficRouting, desired traffic.Split, crossNamespace bool,
+) (patches []ObjectPatch, observed traffic.Observed, err error) {
 	if err := checkSplit(desired); err != nil {
 		return nil, traffic.Observed{}, err
 	}
-	st, err := inspect(vs, dr, cfg)
+	st, err := inspect(vs, dr, cfg, crossNamespace)
 	if err != nil {
 		return nil, traffic.Observed{}, err
 	}
@@ -190,9 +198,10 @@ func splitName(ref string) (ns, name string) {
 	return "", ref
 }
 
-// inspect validates every routing object and collects what Plan and Observe need.
+// inspect validates every routing object and collects what Plan and Observe need. A
+// VirtualService of another namespace is refused unless crossNamespace.
 func inspect(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRule,
-	cfg cutoverv1alpha1.IstioTrafficRouting,
+	cfg cutoverv1alpha1.IstioTrafficRouting, crossNamespace bool,
 ) (*state, error) {
 	refs := references(cfg)
 	switch {
@@ -203,8 +212,10 @@ func inspect(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRule
 	case dr == nil || dr.Name != cfg.DestinationRule.Name:
 		return nil, fmt.Errorf("the DestinationRule given is not %q", cfg.DestinationRule.Name)
 	}
-	if err := checkNamespaces(dr.Namespace, cfg); err != nil {
-		return nil, err
+	if !crossNamespace {
+		if err := checkNamespaces(dr.Namespace, cfg); err != nil {
+			return nil, err
+		}
 	}
 	st := &state{dr: dr}
 	var errs []error

@@ -57,6 +57,11 @@ type Router struct {
 	Client client.Client
 	// FieldOwner is the field manager of the patches.
 	FieldOwner string
+	// AllowCrossNamespace lets a Rollout name a VirtualService of another namespace
+	// ("namespace/name"). Off by default: a Rollout's author could otherwise move another
+	// team's traffic. An admin turns it on (the manager's --allow-cross-namespace-refs) together
+	// with the admission policy's per-namespace label; see docs/install.md.
+	AllowCrossNamespace bool
 }
 
 var _ traffic.Router = (*Router)(nil)
@@ -72,7 +77,7 @@ func (r *Router) Observe(ctx context.Context, ro *cutoverv1alpha1.Rollout) (traf
 	if err != nil {
 		return traffic.Observed{}, err
 	}
-	st, err := inspect(vs, dr, *cfg)
+	st, err := inspect(vs, dr, *cfg, r.AllowCrossNamespace)
 	if err != nil {
 		return traffic.Observed{}, err
 	}
@@ -92,7 +97,7 @@ func (r *Router) Reconcile(ctx context.Context, ro *cutoverv1alpha1.Rollout, des
 	if err != nil {
 		return traffic.Observed{}, err
 	}
-	patches, observed, err := Plan(vs, dr, *cfg, desired)
+	patches, observed, err := plan(vs, dr, *cfg, desired, r.AllowCrossNamespace)
 	if err != nil {
 		return traffic.Observed{}, err
 	}
@@ -133,9 +138,11 @@ func istioConfig(ro *cutoverv1alpha1.Rollout) (*cutoverv1alpha1.IstioTrafficRout
 // in ns. All the missing objects are reported together.
 func (r *Router) fetch(ctx context.Context, ns string, cfg *cutoverv1alpha1.IstioTrafficRouting,
 ) ([]*networkingv1.VirtualService, *networkingv1.DestinationRule, error) {
-	// Nothing of another namespace is even read.
-	if err := checkNamespaces(ns, *cfg); err != nil {
-		return nil, nil, err
+	// Nothing of another namespace is even read, unless an admin allowed it.
+	if !r.AllowCrossNamespace {
+		if err := checkNamespaces(ns, *cfg); err != nil {
+			return nil, nil, err
+		}
 	}
 	var missing []error
 	dr := &networkingv1.DestinationRule{}
