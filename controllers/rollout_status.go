@@ -67,6 +67,7 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 	if s.plan != nil {
 		events = append(slices.Clone(s.plan.Events), s.events...)
 	}
+	events = append(events, permissionEvent(s.base, ro, retErr)...)
 	for _, ev := range events {
 		typ := corev1.EventTypeNormal
 		if ev.Warning {
@@ -89,6 +90,12 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 			return res, errors.Join(retErr, err)
 		}
 		res = lowestNonZero(res, again)
+	}
+	if permissionDenied(retErr) {
+		ctrl.LoggerFrom(ctx).Info("Permission denied; trying again later", "error", retErr.Error(), "after", permissionRecheck)
+		// The Ready condition and an Event say what is refused; backing off like an error would
+		// leave a granted permission unused for up to a quarter of an hour.
+		return lowestNonZero(res, ctrl.Result{RequeueAfter: permissionRecheck}), nil
 	}
 	return res, retErr
 }
@@ -140,7 +147,7 @@ func setConditions(ro *cutoverv1alpha1.Rollout, out *plan.Output, retErr error) 
 		})
 	}
 	if retErr != nil {
-		msg := "retrying after an error: " + retErr.Error()
+		msg := retryMessage(retErr)
 		set(cutoverv1alpha1.ReadyCondition, metav1.ConditionFalse, cutoverv1alpha1.ReasonProgressingWithRetry, msg)
 		set(cutoverv1alpha1.ReconcilingCondition, metav1.ConditionTrue, cutoverv1alpha1.ReasonProgressingWithRetry, msg)
 		apimeta.RemoveStatusCondition(&ro.Status.Conditions, cutoverv1alpha1.StalledCondition)
