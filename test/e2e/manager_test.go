@@ -49,10 +49,17 @@ type managerProcess struct {
 	log string
 }
 
-// startManager runs bin/cutover against the cluster, watching namespace ns only, with its log in
-// a file that is printed if the test fails. It is killed when the test ends. Extra args come
-// after the defaults, so they override them.
+// startManager runs bin/cutover against the cluster as the install's identity (the
+// ServiceAccount and RBAC config/default creates; see managerKubeconfig), watching namespace ns
+// only, with its log in a file that is printed if the test fails. It is killed when the test
+// ends. Extra args come after the defaults, so they override them.
 func startManager(t *testing.T, ns string, args ...string) *managerProcess {
+	t.Helper()
+	return startManagerAs(t, managerKubeconfig(t), ns, args...)
+}
+
+// startManagerAs is startManager with the identity of the given kubeconfig.
+func startManagerAs(t *testing.T, kubeconfig, ns string, args ...string) *managerProcess {
 	t.Helper()
 	bin := filepath.Join(os.Getenv("CUTOVER_BIN"), "cutover")
 	if _, err := os.Stat(bin); err != nil {
@@ -64,7 +71,7 @@ func startManager(t *testing.T, ns string, args ...string) *managerProcess {
 	}
 	cmd := exec.Command(bin, append([]string{"--leader-elect=false", "--metrics-bind-address=0",
 		"--health-probe-bind-address=0", "--watch-namespaces=" + ns, "--zap-log-level=debug"}, args...)...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+os.Getenv("CUTOVER_KUBECONFIG"))
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", bin, err)
