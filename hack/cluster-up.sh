@@ -14,6 +14,11 @@
 #   CUTOVER_ISTIO_CRD_GROUPS  space-separated Istio API groups whose CRDs are installed
 #                             (default networking.istio.io: VirtualService, DestinationRule, ...)
 #
+# Audit log: kube-apiserver writes CLUSTER_DIR/logs/audit.log (JSON lines, Metadata level) for
+# the write verbs on the objects the manager writes (Rollouts, ReplicaSets, Services, Events,
+# Istio routing objects, Leases outside kube-node-lease) and nothing else. The HA e2e tests read it
+# to see which manager process wrote what, and when (the user agent tells the processes apart).
+#
 # Idempotent: when the cluster is already running and ready it only re-applies the nodes and the
 # project's CRDs and checks that everything works.
 # Stop it with hack/cluster-down.sh (make cluster-down).
@@ -337,6 +342,30 @@ start etcd \
   --unsafe-no-fsync \
   --log-level=warn
 
+# The audit policy: see the header. Blocking log backend, so an entry is on disk when the
+# request is answered.
+cat >"${CLUSTER_DIR}/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  namespaces: [kube-node-lease]
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+  resources:
+  - group: cutover.dev
+  - group: apps
+    resources: [replicasets]
+  - group: ""
+    resources: [services, events]
+  - group: events.k8s.io
+  - group: networking.istio.io
+  - group: coordination.k8s.io
+    resources: [leases]
+- level: None
+EOF
+
 log "starting kube-apiserver on ${SERVER}"
 start kube-apiserver \
   --etcd-servers="http://127.0.0.1:${ETCD_PORT}" \
@@ -360,6 +389,11 @@ start kube-apiserver \
   --service-account-signing-key-file="${PKI}/sa.key" \
   --service-cluster-ip-range=10.96.0.0/16 \
   --allow-privileged=true \
+  --audit-policy-file="${CLUSTER_DIR}/audit-policy.yaml" \
+  --audit-log-path="${LOGS}/audit.log" \
+  --audit-log-format=json \
+  --audit-log-mode=blocking \
+  --audit-log-maxsize=200 \
   --profiling=false
 
 # ---------------------------------------------------------------------------------------------
