@@ -23,9 +23,12 @@ import (
 	"path/filepath"
 	"time"
 
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/cutover-dev/cutover/internal/leaderfence"
 )
 
 // servingOptions are the flags of the metrics endpoint and of leader election.
@@ -92,4 +95,21 @@ func metricsOptions(o servingOptions) (metricsserver.Options, *certwatcher.CertW
 	}
 	opts.TLSOpts = append(opts.TLSOpts, func(c *tls.Config) { c.GetCertificate = cw.GetCertificate })
 	return opts, cw, nil
+}
+
+// fencedConfigs returns the manager's REST config and, with leader election, a separate one for
+// the leader-election client. The two share a leaderfence.Fence: the leader-election client
+// records each renewal of the Lease, and the manager's clients refuse to write once the last
+// renewal is RenewDeadline old, so a leader that was frozen past its lease writes nothing when
+// it wakes, in the seconds before client-go notices it lost the lease and the manager exits.
+func fencedConfigs(cfg *rest.Config, o servingOptions) (*rest.Config, *rest.Config) {
+	if !o.leaderElect {
+		return cfg, nil
+	}
+	fence := &leaderfence.Fence{RenewDeadline: o.renewDeadline}
+	leaderCfg := rest.CopyConfig(cfg)
+	leaderCfg.Wrap(fence.Observe)
+	cfg = rest.CopyConfig(cfg)
+	cfg.Wrap(fence.Guard)
+	return cfg, leaderCfg
 }

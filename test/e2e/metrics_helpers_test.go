@@ -172,4 +172,3 @@ func serial(t *testing.T) *big.Int {
 	}
 	return n
 }
-

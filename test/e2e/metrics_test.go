@@ -113,7 +113,7 @@ func TestMetricsCertificateEndToEnd(t *testing.T) {
 	g.Eventually(func(g Gomega) []byte {
 		verified.CloseIdleConnections()
 		return getMetrics(g, verified, url, reader).tls.PeerCertificates[0].Raw
-	}).WithTimeout(30 * time.Second).WithPolling(300 * time.Millisecond).Should(Equal(second.Raw),
+	}).WithTimeout(30*time.Second).WithPolling(300*time.Millisecond).Should(Equal(second.Raw),
 		"the rotated certificate is served")
 	g.Expect(second.SerialNumber).NotTo(Equal(first.SerialNumber))
 }
