@@ -32,5 +32,7 @@ rules rollout_admin_role.yaml rollout-admin-rules.yaml
 rules rollout_editor_role.yaml rollout-editor-rules.yaml
 rules rollout_viewer_role.yaml rollout-viewer-rules.yaml
 
-src=config/admission-policy/replicaset-template-policy.yaml
-{ header "${src}"; cat "${root}/${src}"; } >"${chart}/files/replicaset-template-policy.yaml"
+for f in replicaset-template-policy.yaml cross-namespace-refs-policy.yaml; do
+  src="config/admission-policy/${f}"
+  { header "${src}"; cat "${root}/${src}"; } >"${chart}/files/${f}"
+done

@@ -331,7 +331,8 @@ func checkNamespaces(ns string, cfg cutoverv1alpha1.IstioTrafficRouting) error {
 				field = fmt.Sprintf("spec.trafficRouting.istio.virtualServices[%d].name", i)
 			}
 			errs = append(errs, invalid(KindVirtualService, rns, name,
-				"is in another namespace than the Rollout (%s); a Rollout routes only objects in its own namespace", field))
+				"is in another namespace than the Rollout (%s); a Rollout routes only objects in its own namespace, "+
+					"unless the manager runs with --allow-cross-namespace-refs", field))
 		}
 	}
 	return join(errs)

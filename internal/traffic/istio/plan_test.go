@@ -293,7 +293,7 @@ func TestPlan(t *testing.T) {
 		desired: split("s1", "c1", 5),
 		wantErr: traffic.ErrInvalidReference,
 		wantMsg: `VirtualService mesh/checkout: is in another namespace than the Rollout (spec.trafficRouting.istio.virtualService.name); ` +
-			`a Rollout routes only objects in its own namespace`,
+			`a Rollout routes only objects in its own namespace, unless the manager runs with --allow-cross-namespace-refs`,
 	}, {
 		name:    "two http routes with the managed name",
 		vs:      []*networkingv1.VirtualService{vsObj("shop", "checkout", route("primary", dest("stable", 100), dest("canary", 0)), route("primary", dest("stable", 100), dest("canary", 0)))},
