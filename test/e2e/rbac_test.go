@@ -24,11 +24,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -158,6 +160,40 @@ func TestNamespacedMode(t *testing.T) {
 	}).WithTimeout(3 * time.Second).Should(Succeed())
 
 	// And the manager never needed more than it had: no request of it was refused.
+	log, err := os.ReadFile(m.log)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(strings.ToLower(string(log))).NotTo(ContainSubstring("forbidden"))
+}
+
+// TestLeaderElectionAsInstallIdentity: the install's identity may hold the leader-election
+// Lease in its own namespace with the leader-election Role alone (a Lease get, create and
+// update, core Events), runs a rollout as leader, and releases the Lease on SIGTERM; no request
+// of the manager is refused.
+func TestLeaderElectionAsInstallIdentity(t *testing.T) {
+	g := NewWithT(t)
+	g.SetDefaultEventuallyTimeout(e2eTimeout)
+	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: installNamespace, Name: "cutover.cutover.dev"}}
+	// A Lease left by an earlier run would make this manager wait for it to expire.
+	g.Expect(client.IgnoreNotFound(k8sClient.Delete(ctx, lease))).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), lease) })
+
+	m := startManager(t, ns, "--leader-elect=true", "--leader-election-namespace="+installNamespace)
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(lease), lease)).To(Succeed())
+		g.Expect(ptr.Deref(lease.Spec.HolderIdentity, "")).NotTo(BeEmpty())
+	}).Should(Succeed())
+	givenHealthy(t, world{g, ns}, e2eRollout(ns, "shop", image("a")))
+
+	// SIGTERM releases the Lease (LeaderElectionReleaseOnCancel): an update.
+	g.Expect(m.cmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+	g.Eventually(func(g Gomega) string {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(lease), lease)).To(Succeed())
+		return ptr.Deref(lease.Spec.HolderIdentity, "")
+	}).Should(BeEmpty())
+	_ = m.cmd.Wait()
 	log, err := os.ReadFile(m.log)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(strings.ToLower(string(log))).NotTo(ContainSubstring("forbidden"))
