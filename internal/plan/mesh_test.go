@@ -532,3 +532,31 @@ func TestScaleDownTrustsTheLastPlannedWeightOverAStaleRead(t *testing.T) {
 		t.Errorf("canary scaled to %d while the router may still send it 100%%; want 4", out.Scale[revB])
 	}
 }
+
+// TestNoWeightToARevisionBeingDeleted: with spec.replicas 0 no pods are needed for any weight,
+// but a revision whose ReplicaSet is being deleted (or gone) still gets none. Found by the mesh
+// simulator with 1,200 seeds (seed 419).
+func TestNoWeightToARevisionBeingDeleted(t *testing.T) {
+	at := metav1.NewTime(t0)
+	for _, deleting := range []bool{true, false} {
+		in := Input{
+			Now:     t0.Add(time.Second),
+			Spec:    meshSpec(canarySpec(0, setWeight(30), pause(0))),
+			Desired: revision(revB),
+			Status: cutoverv1alpha1.RolloutStatus{
+				StableRevision: revA, CurrentRevision: revB, Phase: cutoverv1alpha1.PhaseProgressing,
+				CurrentStepIndex: ptr[int32](0),
+				Progress:         &cutoverv1alpha1.RolloutProgress{Revision: revB, StepStartedAt: &at, LastProgressAt: &at},
+			},
+			ReplicaSets: []ReplicaSet{{Revision: revA}},
+			Traffic:     &Traffic{StableRevision: revA, CanaryWeight: 0},
+		}
+		if deleting {
+			in.ReplicaSets = append(in.ReplicaSets, ReplicaSet{Revision: revB, Deleting: true})
+		}
+		out := Compute(in)
+		if out.Traffic != nil && out.Traffic.CanaryWeight > 0 {
+			t.Errorf("deleting=%v: routes %d%% to %s, which has no live ReplicaSet", deleting, out.Traffic.CanaryWeight, revB)
+		}
+	}
+}

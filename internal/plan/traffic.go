@@ -34,7 +34,7 @@ func (p *planner) mesh() bool { return p.in.Traffic != nil }
 // The canary subset moves to d only once d's pods for the step are available.
 func (p *planner) route(stable, d string, w, prev, want int32) {
 	weight := w
-	if p.rs[d].Available < want {
+	if _, live := p.rs[d]; !live || p.rs[d].Available < want {
 		weight = min(prev, p.servable(d))
 	}
 	canary := ""
@@ -46,8 +46,12 @@ func (p *planner) route(stable, d string, w, prev, want int32) {
 }
 
 // servable is the largest weight revision rev's available pods can serve: 100 × available / N,
-// at most 100. With spec.replicas 0 there are no pods to count, and any weight is servable.
+// at most 100. A revision without a live ReplicaSet (none, or one being deleted) can serve
+// none. With spec.replicas 0 there are no pods to count, and any weight is servable.
 func (p *planner) servable(rev string) int32 {
+	if _, live := p.rs[rev]; !live {
+		return 0
+	}
 	if p.n <= 0 {
 		return 100
 	}
