@@ -91,7 +91,7 @@ func TestIstioCanaryEndToEnd(t *testing.T) {
 	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ns := newNamespace(t)
 	createIstioObjects(g, ns)
-	h := recordHistory(t, ns)
+	h := utils.RecordRollouts(t, restConfig, scheme, ns)
 	m := startManager(t, ns)
 	w := world{g, ns}
 	ro := e2eRollout(ns, "shop", image("a1"),

@@ -28,12 +28,9 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega" //nolint:revive // Gomega's DSL reads best unqualified.
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/test/utils"
@@ -49,24 +46,6 @@ const recovery = 3 * time.Minute
 
 // shopRoute is the route and subsets of createIstioObjects.
 var shopRoute = utils.IstioRoute{Route: "primary", Stable: "stable", Canary: "canary"}
-
-// recordHistory records every version of the ReplicaSets, VirtualServices, DestinationRules and
-// Rollouts of ns from now until the test ends; the record survives the API server going away.
-func recordHistory(t *testing.T, ns string) *utils.History {
-	t.Helper()
-	wc, err := client.NewWithWatch(restConfig, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	h := &utils.History{}
-	if err := h.Record(ctx, wc, ns, &appsv1.ReplicaSetList{}, &networkingv1.VirtualServiceList{},
-		&networkingv1.DestinationRuleList{}, &cutoverv1alpha1.RolloutList{}); err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
 
 // component stops, kills or starts one component of the local control plane, with the
 // arguments hack/cluster-up.sh started it with (hack/cluster-component.sh).
@@ -122,7 +101,7 @@ func TestAPIServerAndEtcdOutage(t *testing.T) {
 	g.SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ns := newNamespace(t)
 	createIstioObjects(g, ns)
-	h := recordHistory(t, ns)
+	h := utils.RecordRollouts(t, restConfig, scheme, ns)
 	startManager(t, ns)
 	w := world{g, ns}
 	ro := e2eRollout(ns, "shop", image("a1"),

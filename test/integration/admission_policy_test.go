@@ -123,21 +123,26 @@ func TestAdmissionPolicyDeniesTemplateEdits(t *testing.T) {
 // ReplicaSets are affected, and deletes both when the test ends.
 func installTemplatePolicy(t *testing.T, g *WithT, ns string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, "config", "admission-policy", "replicaset-template-policy.yaml"))
+	installPolicyFile(t, g, "replicaset-template-policy.yaml", func(_ *admissionregistrationv1.ValidatingAdmissionPolicy,
+		binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+		binding.Spec.MatchResources = &admissionregistrationv1.MatchResources{
+			NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: ns}},
+		}
+	})
+}
+
+// installPolicyFile reads one policy and its cluster-wide binding from a file of
+// config/admission-policy, lets scope narrow (or rename) them so that no other test's objects
+// are judged, creates both, and deletes them when the test ends.
+func installPolicyFile(t *testing.T, g *WithT, file string,
+	scope func(*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding)) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "config", "admission-policy", file))
 	g.Expect(err).NotTo(HaveOccurred())
 	decoder := serializer.NewCodecFactory(scheme).UniversalDeserializer()
 	var policy *admissionregistrationv1.ValidatingAdmissionPolicy
 	var binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		g.Expect(err).NotTo(HaveOccurred())
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
+	for _, doc := range splitYAML(g, data) {
 		obj, _, err := decoder.Decode(doc, nil, nil)
 		g.Expect(err).NotTo(HaveOccurred())
 		switch o := obj.(type) {
@@ -153,23 +158,32 @@ func installTemplatePolicy(t *testing.T, g *WithT, ns string) {
 	g.Expect(binding).NotTo(BeNil(), "no ValidatingAdmissionPolicyBinding in the file")
 	g.Expect(binding.Spec.PolicyName).To(Equal(policy.Name))
 	g.Expect(binding.Spec.MatchResources).To(BeNil(), "the shipped binding is cluster-wide; the test scopes it")
-	binding.Spec.MatchResources = &admissionregistrationv1.MatchResources{
-		NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{corev1.LabelMetadataName: ns}},
-	}
-
+	scope(policy, binding)
 	ctx := context.Background()
-	g.Expect(k8sClient.Create(ctx, policy)).To(Succeed())
-	t.Cleanup(func() {
-		if err := k8sClient.Delete(context.Background(), policy); client.IgnoreNotFound(err) != nil {
-			t.Errorf("deleting the ValidatingAdmissionPolicy: %v", err)
+	for _, o := range []client.Object{policy, binding} {
+		g.Expect(k8sClient.Create(ctx, o)).To(Succeed())
+		t.Cleanup(func() {
+			if err := k8sClient.Delete(context.Background(), o); client.IgnoreNotFound(err) != nil {
+				t.Errorf("deleting %s: %v", o.GetName(), err)
+			}
+		})
+	}
+}
+
+// splitYAML returns the non-empty documents of a multi-document YAML file.
+func splitYAML(g *WithT, data []byte) [][]byte {
+	var docs [][]byte
+	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+	for {
+		doc, err := reader.Read()
+		if errors.Is(err, io.EOF) {
+			return docs
 		}
-	})
-	g.Expect(k8sClient.Create(ctx, binding)).To(Succeed())
-	t.Cleanup(func() {
-		if err := k8sClient.Delete(context.Background(), binding); client.IgnoreNotFound(err) != nil {
-			t.Errorf("deleting the ValidatingAdmissionPolicyBinding: %v", err)
+		g.Expect(err).NotTo(HaveOccurred())
+		if len(bytes.TrimSpace(doc)) > 0 {
+			docs = append(docs, doc)
 		}
-	})
+	}
 }
 
 // userClient is a client of the test API server authenticated as user.

@@ -29,11 +29,8 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
-	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/test/utils"
@@ -77,7 +74,7 @@ func crashWalk(t *testing.T, newRollout func(ns string) *cutoverv1alpha1.Rollout
 	g := newTestGomega(t)
 	ns := newNamespace(t)
 	istioObjects(g, ns)
-	h := recordHistory(t, ns)
+	h := utils.RecordRollouts(t, cfg, scheme, ns)
 	cp := &crashPoint{crashed: make(chan struct{})}
 	m := startManagerWithFaults(t, ns, nil, cp.fault)
 	g.Expect(k8sClient.Create(context.Background(), newRollout(ns))).To(Succeed())
@@ -142,24 +139,6 @@ func crashWalk(t *testing.T, newRollout func(ns string) *cutoverv1alpha1.Rollout
 
 // primaryRoute is the route and subsets of the test's Istio objects (istioObjects).
 var primaryRoute = utils.IstioRoute{Route: "primary", Stable: "stable", Canary: "canary"}
-
-// recordHistory records, from the start, every version of the ReplicaSets, VirtualServices,
-// DestinationRules and Rollouts of ns, until the test ends.
-func recordHistory(t *testing.T, ns string) *utils.History {
-	t.Helper()
-	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	h := &utils.History{}
-	if err := h.Record(ctx, wc, ns, &appsv1.ReplicaSetList{}, &networkingv1.VirtualServiceList{},
-		&networkingv1.DestinationRuleList{}, &cutoverv1alpha1.RolloutList{}); err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
 
 // crashSample is the bounded sample of k CI runs; CUTOVER_CRASH_MATRIX=full runs every k.
 var crashSample = []int64{1, 2, 3, 5, 8, 11, 14}

@@ -17,13 +17,7 @@ limitations under the License.
 package integration
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
-	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -31,9 +25,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
@@ -110,58 +102,15 @@ func TestCrossNamespacePolicy(t *testing.T) {
 // deletes both when the test ends.
 func installCrossNamespacePolicy(t *testing.T, g *WithT, namespaces ...string) {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, "config", "admission-policy", "cross-namespace-refs-policy.yaml"))
-	g.Expect(err).NotTo(HaveOccurred())
-	decoder := serializer.NewCodecFactory(scheme).UniversalDeserializer()
-	var policy *admissionregistrationv1.ValidatingAdmissionPolicy
-	var binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding
-	for _, doc := range splitYAML(g, data) {
-		obj, _, err := decoder.Decode(doc, nil, nil)
-		g.Expect(err).NotTo(HaveOccurred())
-		switch o := obj.(type) {
-		case *admissionregistrationv1.ValidatingAdmissionPolicy:
-			policy = o
-		case *admissionregistrationv1.ValidatingAdmissionPolicyBinding:
-			binding = o
-		default:
-			t.Fatalf("unexpected object %T in the admission policy file", obj)
+	installPolicyFile(t, g, "cross-namespace-refs-policy.yaml", func(policy *admissionregistrationv1.ValidatingAdmissionPolicy,
+		binding *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+		// Unique names: the shipped ones may be loaded by another test at the same time.
+		policy.Name += "-" + namespaces[0]
+		binding.Name, binding.Spec.PolicyName = policy.Name, policy.Name
+		binding.Spec.MatchResources = &admissionregistrationv1.MatchResources{
+			NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
+				Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: namespaces,
+			}}},
 		}
-	}
-	g.Expect(policy).NotTo(BeNil(), "no ValidatingAdmissionPolicy in the file")
-	g.Expect(binding).NotTo(BeNil(), "no ValidatingAdmissionPolicyBinding in the file")
-	g.Expect(binding.Spec.PolicyName).To(Equal(policy.Name))
-	g.Expect(binding.Spec.MatchResources).To(BeNil(), "the shipped binding is cluster-wide; the test scopes it")
-	// Unique names: the shipped ones may be loaded by another test at the same time.
-	policy.Name += "-" + namespaces[0]
-	binding.Name, binding.Spec.PolicyName = policy.Name, policy.Name
-	binding.Spec.MatchResources = &admissionregistrationv1.MatchResources{
-		NamespaceSelector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{
-			Key: corev1.LabelMetadataName, Operator: metav1.LabelSelectorOpIn, Values: namespaces,
-		}}},
-	}
-	ctx := context.Background()
-	for _, o := range []client.Object{policy, binding} {
-		g.Expect(k8sClient.Create(ctx, o)).To(Succeed())
-		t.Cleanup(func() {
-			if err := k8sClient.Delete(context.Background(), o); client.IgnoreNotFound(err) != nil {
-				t.Errorf("deleting %s: %v", o.GetName(), err)
-			}
-		})
-	}
-}
-
-// splitYAML returns the non-empty documents of a multi-document YAML file.
-func splitYAML(g *WithT, data []byte) [][]byte {
-	var docs [][]byte
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return docs
-		}
-		g.Expect(err).NotTo(HaveOccurred())
-		if len(bytes.TrimSpace(doc)) > 0 {
-			docs = append(docs, doc)
-		}
-	}
+	})
 }

@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
@@ -34,6 +35,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -140,6 +142,25 @@ func (h *History) add(obj client.Object) {
 	h.mu.Lock()
 	h.versions = append(h.versions, obj)
 	h.mu.Unlock()
+}
+
+// RecordRollouts records, from now until the test ends, every version of the ReplicaSets,
+// VirtualServices, DestinationRules and Rollouts of namespace ns: what the invariants of a
+// rollout are checked on.
+func RecordRollouts(t testing.TB, cfg *rest.Config, scheme *runtime.Scheme, ns string) *History {
+	t.Helper()
+	wc, err := client.NewWithWatch(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h := &History{}
+	if err := h.Record(ctx, wc, ns, &appsv1.ReplicaSetList{}, &networkingv1.VirtualServiceList{},
+		&networkingv1.DestinationRuleList{}, &cutoverv1alpha1.RolloutList{}); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
 
 // Ordered returns the recorded versions sorted by resourceVersion (one etcd orders them all),
