@@ -88,7 +88,7 @@ func running(g cutoverv1alpha1.GateStatus) bool {
 // passes them.
 func judge(g cutoverv1alpha1.GateStatus, gate cutoverv1alpha1.Gate, r GateResult, background bool) cutoverv1alpha1.GateStatus {
 	g.LastMeasuredAt = &metav1.Time{Time: r.At}
-	g.Message = truncate(r.Message, 1024)
+	g.Message = truncate(r.Message, maxMessage)
 	switch r.Verdict {
 	case VerdictPassed, VerdictFailed:
 		g.Measurements++
