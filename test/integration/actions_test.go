@@ -495,6 +495,9 @@ func TestSpecPausedHolds(t *testing.T) {
 	canary := startCanary(g, ns, "web", digestImage(2), stable)
 	g.Eventually(func(g Gomega) map[string]int32 { return sizes(g, ns, "web") }).
 		Should(Equal(map[string]int32{stable: 4, canary: 1}))
+	// The status records the first step before the hold begins (the round that created the
+	// ReplicaSet may have lost its status write; a hold then records nothing new).
+	g.Eventually(func(g Gomega) int32 { return stepOf(getRollout(g, ns, "web")) }).Should(Equal(int32(0)))
 
 	setSpecPaused(g, ns, "web", true)
 	g.Eventually(func(g Gomega) {
