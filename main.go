@@ -95,7 +95,9 @@ func parseFlags() (options, zap.Options) {
 		"Let a Rollout name a VirtualService of another namespace (\"namespace/name\"). Off by default; "+
 			"the admission policy must also allow it for the Rollout's namespace (see docs/install.md).")
 	flag.DurationVar(&o.registryTimeout, "registry-timeout", 30*time.Second, "Timeout of one tag resolution.")
-	zo := zap.Options{Development: true}
+	// Production logs by default: JSON, one object a line, info and above; --zap-devel switches
+	// to the development encoder (console, debug level).
+	zo := zap.Options{}
 	zo.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return o, zo
