@@ -80,6 +80,7 @@ type options struct {
 	registryTimeout    time.Duration
 	watchNamespaces    string
 	allowCrossNS       bool
+	pprofAddr          string
 }
 
 func parseFlags() (options, zap.Options) {
@@ -94,6 +95,9 @@ func parseFlags() (options, zap.Options) {
 	flag.BoolVar(&o.allowCrossNS, "allow-cross-namespace-refs", false,
 		"Let a Rollout name a VirtualService of another namespace (\"namespace/name\"). Off by default; "+
 			"the admission policy must also allow it for the Rollout's namespace (see docs/install.md).")
+	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "",
+		"The address the pprof endpoint (/debug/pprof/) binds to, e.g. 127.0.0.1:8082; empty (the default) serves none. "+
+			"It is unauthenticated: bind it to localhost and reach it with kubectl port-forward.")
 	flag.DurationVar(&o.registryTimeout, "registry-timeout", 30*time.Second, "Timeout of one tag resolution.")
 	// Production logs by default: JSON, one object a line, info and above; --zap-devel switches
 	// to the development encoder (console, debug level).
@@ -103,12 +107,14 @@ func parseFlags() (options, zap.Options) {
 	return o, zo
 }
 
-// cacheOptions limits the manager's cache to the given namespaces, if any.
+// cacheOptions limits the manager's cache to the given namespaces, if any, and trims what the
+// controller never reads from every cached object (controllers.TrimForCache).
 func cacheOptions(namespaces string) cache.Options {
+	opts := cache.Options{DefaultTransform: controllers.TrimForCache}
 	if namespaces == "" {
-		return cache.Options{}
+		return opts
 	}
-	opts := cache.Options{DefaultNamespaces: map[string]cache.Config{}}
+	opts.DefaultNamespaces = map[string]cache.Config{}
 	for _, ns := range strings.Split(namespaces, ",") {
 		opts.DefaultNamespaces[strings.TrimSpace(ns)] = cache.Config{}
 	}
@@ -130,6 +136,7 @@ func main() {
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        o.probeAddr,
+		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
 		LeaderElectionID:              "cutover.cutover.dev",
 		LeaderElectionNamespace:       o.leaderNS,

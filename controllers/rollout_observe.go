@@ -93,26 +93,6 @@ func classifyReplicaSets(s *rolloutScope, all []*appsv1.ReplicaSet) {
 	}
 }
 
-// templateEdited reports whether a field manager other than Cutover owns a field of the
-// ReplicaSet's pod template. The API server defaults a template on write, so comparing hashes
-// would see drift everywhere; managedFields records exactly who set what.
-func templateEdited(rs *appsv1.ReplicaSet) bool {
-	for _, mf := range rs.ManagedFields {
-		if mf.Manager == FieldOwner || mf.Subresource != "" || mf.FieldsV1 == nil {
-			continue
-		}
-		var fields struct {
-			Spec map[string]json.RawMessage `json:"f:spec"`
-		}
-		if json.Unmarshal(mf.FieldsV1.GetRawBytes(), &fields) == nil {
-			if _, ok := fields.Spec["f:template"]; ok {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // observeRevision pins spec.template. Pins are looked up before any registry is asked: on a
 // ReplicaSet made from the same template, then in the status and its history. A template is
 // resolved once.
