@@ -169,7 +169,8 @@ func startManagerOn(t *testing.T, namespaces []string, images image.Resolver, fa
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: watched},
+		// The cache trims objects as the manager binary's does.
+		Cache: cache.Options{DefaultNamespaces: watched, DefaultTransform: controllers.TrimForCache},
 		// Several managers run in one test process; their controllers share a name.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
