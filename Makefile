@@ -102,8 +102,19 @@ cluster-down: ## Stop the local control plane.
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager binary.
+build: manifests generate fmt vet ## Build the manager binary and the kubectl plugin (bin/cutover, bin/kubectl-cutover).
 	go build -o bin/cutover .
+	go build -o bin/kubectl-cutover ./cmd/kubectl-cutover
+
+## Where install-plugin puts kubectl-cutover: a directory on PATH.
+PLUGIN_DIR ?= $(shell go env GOPATH)/bin
+
+.PHONY: install-plugin
+install-plugin: ## Build the kubectl plugin and copy it to PLUGIN_DIR (default $(go env GOPATH)/bin), so that `kubectl cutover` works.
+	go build -o bin/kubectl-cutover ./cmd/kubectl-cutover
+	mkdir -p "$(PLUGIN_DIR)"
+	install -m 0755 bin/kubectl-cutover "$(PLUGIN_DIR)/kubectl-cutover"
+	@echo "installed $(PLUGIN_DIR)/kubectl-cutover; try: kubectl cutover --help"
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the manager against the current kubeconfig.
