@@ -42,6 +42,7 @@ import (
 	"github.com/cutover-dev/cutover/controllers"
 	"github.com/cutover-dev/cutover/internal/gates"
 	"github.com/cutover-dev/cutover/internal/image/registry"
+	"github.com/cutover-dev/cutover/internal/metrics"
 	"github.com/cutover-dev/cutover/internal/traffic"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
 	"github.com/cutover-dev/cutover/internal/traffic/service"
@@ -167,6 +168,7 @@ func main() {
 		Services:    &service.Switcher{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
 		Gates:       &gates.Measurer{Provider: gates.NewProviders(), Conditions: gates.NewConditions()},
 		Concurrency: o.concurrency,
+		Metrics:     metrics.Default,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Failed to create controller", "controller", "rollout")
 		os.Exit(1)

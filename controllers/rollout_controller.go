@@ -27,7 +27,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -39,6 +38,7 @@ import (
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/gates"
 	"github.com/cutover-dev/cutover/internal/image"
+	"github.com/cutover-dev/cutover/internal/metrics"
 	"github.com/cutover-dev/cutover/internal/traffic"
 	"github.com/cutover-dev/cutover/internal/traffic/service"
 )
@@ -66,6 +66,8 @@ type RolloutReconciler struct {
 	Services *service.Switcher
 	// Concurrency is how many Rollouts are reconciled at once (default 1).
 	Concurrency int
+	// Metrics records the cutover_ metrics of each reconcile; nil records none.
+	Metrics *metrics.Recorder
 
 	own ownWrites
 }
@@ -94,10 +96,10 @@ func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	if err := r.Get(ctx, req.NamespacedName, ro); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.own.forget(req.NamespacedName)
+			r.Metrics.Forget(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("Rollout", klog.KObj(ro)))
 	if r.own.stale(req.NamespacedName, ro.ResourceVersion) {
 		ctrl.LoggerFrom(ctx).V(1).Info("Waiting for the cache to see Cutover's own write", "resourceVersion", ro.ResourceVersion)
 		return ctrl.Result{RequeueAfter: staleRetry}, nil

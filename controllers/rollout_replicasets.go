@@ -114,6 +114,7 @@ func (r *RolloutReconciler) createReplicaSet(ctx context.Context, s *rolloutScop
 		return ctrl.Result{}, fmt.Errorf("creating ReplicaSet %s: %w", rs.Name, err)
 	}
 	// The planner announces the revision (RevisionCreated) with the status write that records it.
+	s.created, s.createdAt = rev, r.Clock.Now()
 	ctrl.LoggerFrom(ctx).Info("Created ReplicaSet", "ReplicaSet", rs.Name, "replicas", replicas)
 	return ctrl.Result{}, nil
 }

@@ -54,6 +54,9 @@ type rolloutScope struct {
 	// scaled is set once the ReplicaSets were created and scaled as planned; the planned
 	// deletions follow the status write.
 	scaled bool
+	// created is the revision whose ReplicaSet this round created, at createdAt.
+	created   string
+	createdAt time.Time
 
 	// queued for after the status write, after the plan's own Events
 	events []plan.Event

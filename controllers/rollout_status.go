@@ -62,6 +62,7 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		}
 		r.own.wrote(client.ObjectKeyFromObject(ro), s.base.ResourceVersion, ro.ResourceVersion)
 	}
+	r.recordMetrics(s, s.scaled && retErr == nil)
 	// The status records what happened: the Events say so now, whatever comes next.
 	events := s.events
 	if s.plan != nil {
