@@ -32,6 +32,10 @@ manifests: controller-gen ## Generate the CRD and the ClusterRole from markers, 
 generate: controller-gen ## Generate DeepCopy methods.
 	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
 
+.PHONY: api-docs
+api-docs: ## Write docs/api-reference.md from the Go types of api/v1alpha1.
+	go run ./hack/apiref -api api/v1alpha1 -out docs/api-reference.md
+
 .PHONY: fmt
 fmt: ## Run go fmt against code.
 	go fmt ./...
@@ -46,8 +50,8 @@ tidy: ## Tidy go.mod and go.sum.
 	go mod tidy
 
 .PHONY: verify
-verify: manifests generate fmt tidy build-installer ## Regenerate everything (dist/install.yaml too), then fail on any diff.
-	@git diff --exit-code || { echo "make verify: generated files are out of date; run 'make manifests generate fmt tidy build-installer' and commit" >&2; exit 1; }
+verify: manifests generate fmt tidy build-installer api-docs ## Regenerate everything (dist/install.yaml too), then fail on any diff.
+	@git diff --exit-code || { echo "make verify: generated files are out of date; run 'make manifests generate fmt tidy build-installer api-docs' and commit" >&2; exit 1; }
 	@test -z "$$(git status --porcelain --untracked-files=all -- api charts config controllers dist internal)" || { git status --porcelain; echo "make verify: untracked generated files" >&2; exit 1; }
 
 .PHONY: lint

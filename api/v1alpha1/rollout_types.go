@@ -551,11 +551,21 @@ type RolloutPhase string
 
 // The phases of a Rollout.
 const (
+	// PhaseProgressing: a revision moves through its steps by itself (waiting for pods, a timed
+	// pause, gates), or the controller retries after a transient problem (an unreachable
+	// registry, a referenced object that does not exist yet, an API error).
 	PhaseProgressing RolloutPhase = "Progressing"
-	PhasePaused      RolloutPhase = "Paused"
-	PhaseHealthy     RolloutPhase = "Healthy"
-	PhaseDegraded    RolloutPhase = "Degraded"
-	PhaseAborted     RolloutPhase = "Aborted"
+	// PhasePaused: waiting for a person: a pause without a duration, a blue-green preview
+	// waiting for a promote, or a hold by spec.paused.
+	PhasePaused RolloutPhase = "Paused"
+	// PhaseHealthy: the current revision is stable and takes all traffic.
+	PhaseHealthy RolloutPhase = "Healthy"
+	// PhaseDegraded: the spec cannot be carried out (InvalidSpec, NameConflict), or a first
+	// revision, with no stable revision to go back to, missed its progress deadline.
+	PhaseDegraded RolloutPhase = "Degraded"
+	// PhaseAborted: the revision was aborted (by a person, a failed gate or the progress
+	// deadline) and all traffic is back on the stable revision.
+	PhaseAborted RolloutPhase = "Aborted"
 )
 
 // ContainerImage is the pinned image of one container.
@@ -608,10 +618,15 @@ type GateStatus struct {
 
 // The phases of a gate run in status.gates.
 const (
+	// GatePending: waiting for its first measurement (initialDelay).
 	GatePending = "Pending"
+	// GateRunning: taking its measurements.
 	GateRunning = "Running"
-	GatePassed  = "Passed"
-	GateFailed  = "Failed"
+	// GatePassed: it took its count of measurements within failureLimit (or ran in dry-run).
+	GatePassed = "Passed"
+	// GateFailed: more failed measurements than failureLimit, or more errors in a row than
+	// consecutiveErrorLimit.
+	GateFailed = "Failed"
 )
 
 // RolloutAction records an action taken from an annotation.
