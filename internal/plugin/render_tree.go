@@ -90,6 +90,7 @@ func (n *node) add(format string, args ...any) *node {
 func RenderTree(s Snapshot, st Style) string {
 	ro := s.Rollout
 	var b strings.Builder
+	revs := Revisions(s)
 	phase := string(ro.Status.Phase)
 	if phase == "" {
 		phase = "Unknown"
@@ -99,7 +100,7 @@ func RenderTree(s Snapshot, st Style) string {
 		{"Message", orDash(ro.Status.Message)},
 		{"Strategy", ro.Spec.Strategy.StrategyName()},
 		{"Step", StepText(ro)},
-		{"Weight", fmt.Sprintf("%d", ro.Status.CanaryWeight)},
+		{"Traffic", trafficText(revs)},
 		{"Replicas", fmt.Sprintf("desired %d, current %d, ready %d, available %d",
 			ro.GetReplicas(), ro.Status.Replicas, ro.Status.ReadyReplicas, ro.Status.AvailableReplicas)},
 		{"Generation", generationText(ro)},
@@ -112,7 +113,7 @@ func RenderTree(s Snapshot, st Style) string {
 		fmt.Fprintf(&b, "  %-12s %s\n", h.key+":", h.value)
 	}
 	root := &node{}
-	for _, v := range Revisions(s) {
+	for _, v := range revs {
 		revisionNode(root, v, s, st)
 	}
 	g := st.glyphs()
@@ -166,6 +167,20 @@ func draw(b *strings.Builder, n *node, prefix string, last bool, g glyphs) {
 	for i, c := range n.children {
 		draw(b, c, prefix+indent, i == len(n.children)-1, g)
 	}
+}
+
+// trafficText is the split of traffic between revisions: "25% to a, 75% to b".
+func trafficText(revs []RevisionView) string {
+	var parts []string
+	for _, v := range revs {
+		if v.Weight > 0 {
+			parts = append(parts, fmt.Sprintf("%d%% to %s", v.Weight, v.Revision))
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func generationText(ro *cutoverv1alpha1.Rollout) string {
