@@ -20,6 +20,7 @@ package bench
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -35,6 +36,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"go.uber.org/zap/zapcore"
+	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -83,6 +85,7 @@ var scheme = runtime.NewScheme()
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(cutoverv1alpha1.AddToScheme(scheme))
+	utilruntime.Must(networkingv1.AddToScheme(scheme))
 }
 
 // BenchmarkCanary200 runs 200 canary Rollouts (no mesh; 25% → pause{} → 50% → pause{}) on a
@@ -196,14 +199,7 @@ func runScenario(b *testing.B, cfg *rest.Config, sc scenario) string {
 	}
 	createPhase := mgr.phase(func() {
 		for w := range slices.Chunk(names, sc.wave) {
-			parallel(b, w, len(w), func(name string) error {
-				obs.arm(name, markCreate)
-				patch := fmt.Sprintf(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":%q}]`, newImage)
-				err := driver.Patch(ctx, &cutoverv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}},
-					client.RawPatch(types.JSONPatchType, []byte(patch)))
-				obs.triggered(name, markCreate)
-				return err
-			})
+			parallel(b, w, len(w), func(name string) error { return obs.changeImage(ctx, name, newImage) })
 			obs.waitFor(b, w, "paused at step 2 (25%)", atFirstPause)
 		}
 	})
@@ -567,6 +563,17 @@ func (c counts) minus(o counts) counts {
 	return out
 }
 
+// refused is the number of writes the API server refused (any status of 300 or more).
+func (c counts) refused() int {
+	n := 0
+	for k, v := range c {
+		if strings.Contains(k, " → ") {
+			n += v
+		}
+	}
+	return n
+}
+
 func (c counts) total() int {
 	t := 0
 	for _, v := range c {
@@ -670,6 +677,8 @@ type observer struct {
 	seen    map[mark]map[string]time.Time // when the watch delivered the awaited event
 
 	queue workqueue.TypedInterface[types.NamespacedName]
+	// timeout bounds each waitFor; phaseTimeout when zero.
+	timeout time.Duration
 }
 
 // startObserver starts an informer cache on namespace ns (its own connection, whose requests
@@ -737,6 +746,24 @@ func startObserver(ctx context.Context, b *testing.B, cfg *rest.Config, driver c
 		b.Fatal("the observer cache did not sync")
 	}
 	return o
+}
+
+// changeImage writes a new image to a Rollout's first container, and starts the clock of its
+// create latency (markCreate) around that write.
+func (o *observer) changeImage(ctx context.Context, name, image string) error {
+	o.arm(name, markCreate)
+	patch := fmt.Sprintf(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":%q}]`, image)
+	err := o.driver.Patch(ctx, &cutoverv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: o.ns, Name: name}},
+		client.RawPatch(types.JSONPatchType, []byte(patch)))
+	o.triggered(name, markCreate)
+	return err
+}
+
+// stableOf is the stable revision recorded for a Rollout before its spec change.
+func (o *observer) stableOf(name string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.stable[name]
 }
 
 func (o *observer) setStable(name, rev string) {
@@ -828,7 +855,8 @@ func (o *observer) waitFor(b *testing.B, names []string, what string, ok func(*c
 	for _, n := range names {
 		pending[n] = true
 	}
-	deadline := time.Now().Add(phaseTimeout)
+	timeout := cmp.Or(o.timeout, phaseTimeout)
+	deadline := time.Now().Add(timeout)
 	for {
 		list := &cutoverv1alpha1.RolloutList{}
 		if err := o.cache.List(context.Background(), list, client.UnsafeDisableDeepCopy); err != nil {
@@ -851,7 +879,7 @@ func (o *observer) waitFor(b *testing.B, names []string, what string, ok func(*c
 				}
 			}
 			b.Fatalf("%d of %d Rollouts not %s after %s; for example:\n%s", len(pending), len(names), what,
-				phaseTimeout, strings.Join(stuck, "\n"))
+				timeout, strings.Join(stuck, "\n"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -1,0 +1,312 @@
+/*
+Copyright 2026 The Cutover Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on Linux.
+const clockTicks = 100
+
+// buildManager builds the manager binary from this checkout, once per benchmark run.
+func buildManager(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "cutover")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = repoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building the manager: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// managerProcess is the manager binary running against the benchmark's API server, through a
+// proxy that counts its writes.
+type managerProcess struct {
+	*manager
+	pid       int
+	pprofAddr string
+}
+
+// startManagerProcess starts the manager binary with its default flags, except for the
+// addresses it binds (free ports of 127.0.0.1) and the log level. It talks to the API server
+// through a reverse proxy in this process, whose transport counts every write as the in-process
+// benchmark does. The process is killed when the benchmark ends.
+func startManagerProcess(ctx context.Context, b *testing.B, cfg *rest.Config, bin string) *managerProcess {
+	b.Helper()
+	wc := &writeCounter{n: map[string]int{}, metaPatches: map[string]int{}}
+	proxyURL := startCountingProxy(b, cfg, wc)
+	dir := b.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: bench, cluster: {server: %q}}]
+users: [{name: bench, user: {}}]
+contexts: [{name: bench, context: {cluster: bench, user: bench}}]
+current-context: bench
+`, proxyURL)
+	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
+		b.Fatalf("writing the manager's kubeconfig: %v", err)
+	}
+	probe, pprof := freeAddr(b), freeAddr(b)
+	logPath := filepath.Join(dir, "manager.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		b.Fatalf("creating the manager's log: %v", err)
+	}
+	cmd := exec.CommandContext(ctx, bin, "--kubeconfig="+kubeconfig, "--health-probe-bind-address="+probe,
+		"--pprof-bind-address="+pprof, "--zap-log-level=error")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("starting the manager: %v", err)
+	}
+	b.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		_ = logFile.Close()
+		if b.Failed() {
+			data, _ := os.ReadFile(logPath)
+			b.Logf("manager log (last 4 KiB):\n%s", tail(data, 4096))
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + probe + "/readyz")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("the manager was not ready within 60s (last error: %v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return &managerProcess{manager: &manager{writes: wc}, pid: cmd.Process.Pid, pprofAddr: pprof}
+}
+
+// startCountingProxy serves a reverse proxy to the API server on plain HTTP (127.0.0.1 only),
+// authenticating as cfg's user and counting the writes that pass, and returns its URL.
+func startCountingProxy(b *testing.B, cfg *rest.Config, wc *writeCounter) string {
+	b.Helper()
+	target, err := url.Parse(cfg.Host)
+	if err != nil {
+		b.Fatalf("parsing the API server's address: %v", err)
+	}
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		b.Fatalf("building the API server transport: %v", err)
+	}
+	proxy := &httputil.ReverseProxy{
+		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(target) },
+		Transport:     countingTransport{next: rt, writes: wc},
+		FlushInterval: -1, // watches stream
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatalf("listening for the proxy: %v", err)
+	}
+	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return "http://" + l.Addr().String()
+}
+
+// heapAtRest forces a garbage collection through the pprof endpoint and returns the heap in use
+// (runtime.MemStats.HeapInuse) right after it. With CUTOVER_BENCH_PROFILES set it also saves the
+// heap profile there, as file, and returns its path.
+func (m *managerProcess) heapAtRest(b *testing.B, file string) (uint64, string) {
+	b.Helper()
+	saved := m.saveProfile(b, "heap?gc=1", file)
+	text := m.get(b, "heap?gc=1&debug=1")
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapInuse = "); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				b.Fatalf("reading HeapInuse %q: %v", v, err)
+			}
+			return n, saved
+		}
+	}
+	b.Fatal("the heap profile has no HeapInuse line")
+	return 0, ""
+}
+
+// cpuProfile starts a 20-second CPU profile of the manager when CUTOVER_BENCH_PROFILES is set
+// (the first 20 s of a burst, its busiest part), and returns a function that waits for it and
+// returns the file it was saved to.
+func (m *managerProcess) cpuProfile(b *testing.B, file string) func() string {
+	if os.Getenv("CUTOVER_BENCH_PROFILES") == "" {
+		return func() string { return "" }
+	}
+	done := make(chan string, 1)
+	go func() { done <- m.saveProfile(b, "profile?seconds=20", file) }()
+	return func() string { return <-done }
+}
+
+// saveProfile fetches /debug/pprof/<what> into CUTOVER_BENCH_PROFILES/file, if that is set.
+func (m *managerProcess) saveProfile(b *testing.B, what, file string) string {
+	dir := os.Getenv("CUTOVER_BENCH_PROFILES")
+	if dir == "" {
+		return ""
+	}
+	path := filepath.Join(dir, file)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Errorf("creating %s: %v", dir, err)
+		return ""
+	}
+	if err := os.WriteFile(path, m.get(b, what), 0o644); err != nil {
+		b.Errorf("saving the profile: %v", err)
+		return ""
+	}
+	return path
+}
+
+func (m *managerProcess) get(b *testing.B, what string) []byte {
+	resp, err := http.Get("http://" + m.pprofAddr + "/debug/pprof/" + what)
+	if err != nil {
+		b.Errorf("reading /debug/pprof/%s: %v", what, err)
+		return nil
+	}
+	defer func() { _ = resp.Body.Close() }()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Errorf("reading /debug/pprof/%s: %d %v", what, resp.StatusCode, err)
+	}
+	return data
+}
+
+// cpu is the CPU time (user and system) the manager has used so far.
+func (m *managerProcess) cpu(b *testing.B) time.Duration { return processCPU(b, m.pid) }
+
+// rss is the manager's resident set size now.
+func (m *managerProcess) rss(b *testing.B) uint64 { return m.status(b, "VmRSS") }
+
+// peakRSS is the largest resident set size the manager has had.
+func (m *managerProcess) peakRSS(b *testing.B) uint64 { return m.status(b, "VmHWM") }
+
+// status reads a size in kB from /proc/PID/status, in bytes.
+func (m *managerProcess) status(b *testing.B, field string) uint64 {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.pid))
+	if err != nil {
+		b.Fatalf("reading the manager's status: %v", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			if err != nil {
+				b.Fatalf("reading %s %q: %v", field, v, err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatalf("no %s in the manager's status", field)
+	return 0
+}
+
+// processCPU is the CPU time (utime + stime, all threads) process pid has used so far.
+func processCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatalf("reading /proc/%d/stat: %v", pid, err)
+	}
+	// The command name (field 2) is in parentheses and may hold spaces; fields count from its end.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	// utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		b.Fatalf("parsing /proc/%d/stat: %v %v", pid, err1, err2)
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// apiServerPID finds the kube-apiserver serving host (https://127.0.0.1:PORT) among this
+// machine's processes, by its --secure-port flag.
+func apiServerPID(b *testing.B, host string) int {
+	b.Helper()
+	u, err := url.Parse(host)
+	if err != nil {
+		b.Fatalf("parsing %q: %v", host, err)
+	}
+	want := "--secure-port=" + u.Port()
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		args := strings.Split(string(data), "\x00")
+		if len(args) > 0 && filepath.Base(args[0]) == "kube-apiserver" && contains(args, want) {
+			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+			return pid
+		}
+	}
+	b.Fatalf("no kube-apiserver process with %s", want)
+	return 0
+}
+
+func contains(args []string, want string) bool {
+	for _, a := range args {
+		if a == want {
+			return true
+		}
+	}
+	return false
+}
+
+// freeAddr returns an address of 127.0.0.1 whose port was free a moment ago.
+func freeAddr(b *testing.B) string {
+	b.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatalf("finding a free port: %v", err)
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String()
+}
+
+// tail returns the last n bytes of data.
+func tail(data []byte, n int) []byte {
+	if len(data) > n {
+		return data[len(data)-n:]
+	}
+	return data
+}
