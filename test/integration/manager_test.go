@@ -51,6 +51,7 @@ import (
 	"github.com/cutover-dev/cutover/internal/gates"
 	"github.com/cutover-dev/cutover/internal/image"
 	"github.com/cutover-dev/cutover/internal/image/registry"
+	"github.com/cutover-dev/cutover/internal/metrics"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
 	"github.com/cutover-dev/cutover/internal/traffic/service"
 	"github.com/cutover-dev/cutover/test/utils"
@@ -147,6 +148,12 @@ func startManagerWithFaults(t *testing.T, ns string, images image.Resolver, faul
 // that share one manager.
 func startManagerOn(t *testing.T, namespaces []string, images image.Resolver, fault func(*http.Request) int) *runningManager {
 	t.Helper()
+	return startManagerLogging(t, namespaces, images, fault, logr.Logger{})
+}
+
+// startManagerLogging is startManagerOn with a logger of its own (the process's when zero).
+func startManagerLogging(t *testing.T, namespaces []string, images image.Resolver, fault func(*http.Request) int, logger logr.Logger) *runningManager {
+	t.Helper()
 	setLogger.Do(func() {
 		// CUTOVER_TEST_LOG=1 shows the managers' logs; they are quiet otherwise.
 		if os.Getenv("CUTOVER_TEST_LOG") != "" {
@@ -167,6 +174,7 @@ func startManagerOn(t *testing.T, namespaces []string, images image.Resolver, fa
 	})
 	mgr, err := ctrl.NewManager(c, ctrl.Options{
 		Scheme:                 scheme,
+		Logger:                 logger,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		// The cache trims objects as the manager binary's does.
@@ -189,6 +197,7 @@ func startManagerOn(t *testing.T, namespaces []string, images image.Resolver, fa
 		Router:    &istio.Router{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
 		Services:  &service.Switcher{Client: mgr.GetClient(), FieldOwner: controllers.FieldOwner},
 		Gates:     &gates.Measurer{Conditions: gates.NewConditions()},
+		Metrics:   metrics.Default,
 	}).SetupWithManager(mgr)
 	if err != nil {
 		t.Fatalf("setting up the controller: %v", err)
