@@ -28,7 +28,7 @@ const lastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
 
 // templateEditedFields is what TrimForCache leaves of a managedFields entry that edits a
 // ReplicaSet's pod template: enough for templateEdited, a fraction of the original.
-var templateEditedFields = &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:template":{}}}`)}
+const templateEditedFields = `{"f:spec":{"f:template":{}}}`
 
 // TrimForCache is the manager cache's transform (cache.Options.DefaultTransform): it drops what
 // the controller never reads before an object is stored, so the cache's memory follows the
@@ -58,7 +58,7 @@ func TrimForCache(obj any) (any, error) {
 	for _, mf := range m.GetManagedFields() {
 		if editsTemplate(mf) {
 			kept = append(kept, metav1.ManagedFieldsEntry{Manager: mf.Manager, Operation: mf.Operation,
-				FieldsType: mf.FieldsType, FieldsV1: templateEditedFields.DeepCopy()})
+				FieldsType: mf.FieldsType, FieldsV1: metav1.NewFieldsV1(templateEditedFields)})
 		}
 	}
 	m.SetManagedFields(kept)
