@@ -27,6 +27,7 @@ import (
 	// to ensure that exec-entrypoint and run can make use of them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	"github.com/KimMachineGun/automemlimit/memlimit"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -125,6 +126,7 @@ func cacheOptions(namespaces string) cache.Options {
 func main() {
 	o, zo := parseFlags()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zo)))
+	setMemoryLimit(memlimit.FromCgroup, setupLog)
 
 	metricsOpts, certWatcher, err := metricsOptions(o.servingOptions)
 	if err != nil {
