@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/diff"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/test/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.golden files")
@@ -919,25 +919,7 @@ func (sc scenario) play(t *testing.T) string {
 func TestRolloutSequencesGolden(t *testing.T) {
 	for _, sc := range goldenScenarios() {
 		t.Run(sc.name, func(t *testing.T) {
-			got := sc.play(t)
-			path := filepath.Join("testdata", sc.name+".golden")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("%s differs from the golden log (run with -update if the change is intended):\n%s",
-					path, diff.Diff(string(want), got))
-			}
+			golden.Check(t, filepath.Join("testdata", sc.name+".golden"), sc.play(t), *update)
 		})
 	}
 }
