@@ -19,6 +19,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"log"
 	"net/http"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -33,7 +34,7 @@ import (
 // of the pods of one revision, as a metrics backend would. kwok's pods serve nothing, so the
 // rate is the one of the release their image is: the revision's ReplicaSet
 // (<rollout>-<revision>, the contract's name) is read from the API server, and its image digest
-// is looked up among the releases pushed to the registry.
+// is looked up among the releases pushed to the registry. Each answer is logged.
 type errorRates struct {
 	// Client reads ReplicaSets.
 	Client kubernetes.Interface
@@ -73,6 +74,8 @@ func (e *errorRates) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
 	}
+	log.Printf("error rate of %s/%s revision %s: %s %g (asked by %s)",
+		ns, rollout, revision, release.Tag, release.ErrorRate, r.UserAgent())
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(errorRateReport{
 		Revision: revision, Image: img, Version: release.Tag, ErrorRate: release.ErrorRate,
