@@ -104,7 +104,7 @@ cluster-up: control-plane kustomize ## Start the local control plane on 127.0.0.
 	K8S_BIN="$(K8S_BIN)" CLUSTER_DIR="$(CLUSTER_DIR)" KUSTOMIZE="$(KUSTOMIZE)" hack/cluster-up.sh
 
 .PHONY: cluster-down
-cluster-down: ## Stop the local control plane.
+cluster-down: ## Stop the local control plane (and the manager and registry of make demo).
 	CLUSTER_DIR="$(CLUSTER_DIR)" hack/cluster-down.sh
 
 ##@ Build
@@ -129,7 +129,7 @@ run: manifests generate fmt vet ## Run the manager against the current kubeconfi
 	go run . --leader-elect=false
 
 .PHONY: demo
-demo: build cluster-up ## Start the local control plane, run the manager and apply a sample Rollout.
+demo: build cluster-up ## Local control plane, registry and manager; a canary of v2 promoted, a bad v3 rolled back by its gate (DEMO_NONINTERACTIVE=1: no pauses).
 	K8S_BIN="$(K8S_BIN)" CLUSTER_DIR="$(CLUSTER_DIR)" hack/demo.sh
 
 .PHONY: docker-build
