@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Stops the local control plane started by hack/cluster-up.sh (and a manager started by
-# hack/demo.sh): every process recorded in CLUSTER_DIR/run/*.pid is stopped, then the cluster's
-# state (etcd data, certificates, kubeconfigs) is removed. The logs in CLUSTER_DIR/logs are kept
+# Stops the local control plane started by hack/cluster-up.sh (and the manager and registry
+# started by hack/demo.sh): every process recorded in CLUSTER_DIR/run/*.pid is stopped, then the
+# cluster's state (etcd data, certificates, kubeconfigs) is removed. The logs in CLUSTER_DIR/logs are kept
 # for a look after the fact; the next cluster-up truncates them. Idempotent.
 set -euo pipefail
 
