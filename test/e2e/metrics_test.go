@@ -36,16 +36,7 @@ import (
 func TestMetricsAuthEndToEnd(t *testing.T) {
 	g := NewWithT(t)
 	ns := newNamespace(t)
-	reader := serviceAccountToken(t, g, ns, "metrics-reader")
-	other := serviceAccountToken(t, g, ns, "nobody")
-	bindMetricsReader(t, g, ns, "metrics-reader")
-
-	addr := freeAddress(t)
-	startManager(t, ns, "--metrics-bind-address="+addr, "--metrics-secure=true")
-	url := "https://" + addr + "/metrics"
-	insecure := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the default certificate is self-signed
-	}}
+	url, reader, other, insecure := startSecuredMetrics(t, g, ns)
 
 	// The authorizer may take a moment to see the new binding: RBAC's cache is refreshed
 	// from a watch.
