@@ -60,6 +60,24 @@ func givenHealthy(t *testing.T, w world, ro *cutoverv1alpha1.Rollout) string {
 	return stable
 }
 
+// givenShop starts a manager on a fresh namespace and a healthy canary "shop" (image a1,
+// standardSteps, then changed by edit if given); it returns the test's Gomega, the namespace,
+// its world and the stable revision.
+func givenShop(t *testing.T, edit ...func(*cutoverv1alpha1.Rollout)) (*WithT, string, world, string) {
+	t.Helper()
+	g := NewWithT(t)
+	g.SetDefaultEventuallyTimeout(e2eTimeout)
+	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
+	ns := newNamespace(t)
+	startManager(t, ns)
+	w := world{g, ns}
+	ro := e2eRollout(ns, "shop", image("a1"), standardSteps()...)
+	for _, e := range edit {
+		e(ro)
+	}
+	return g, ns, w, givenHealthy(t, w, ro)
+}
+
 // canaryOf returns the revision that is not stable.
 func canaryOf(g Gomega, w world, name, stable string) string {
 	for rev := range w.replicaSets(name) {
@@ -74,15 +92,8 @@ func canaryOf(g Gomega, w world, name, stable string) string {
 // TestCanaryEndToEnd walks 25% → pause 2s → 50% → pause{} → promote → 100% on the local control
 // plane: kube-controller-manager makes the pods, kwok makes them Ready.
 func TestCanaryEndToEnd(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(e2eTimeout)
-	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
-	ns := newNamespace(t)
-	startManager(t, ns)
-	w := world{g, ns}
+	g, ns, w, stable := givenShop(t)
 	seen := templates{}
-
-	stable := givenHealthy(t, w, e2eRollout(ns, "shop", image("a1"), standardSteps()...))
 	seen.check(w, "shop")
 
 	w.setImage("shop", image("b2"))
@@ -140,13 +151,7 @@ func TestCanaryEndToEnd(t *testing.T) {
 
 // TestAbortAndRetryEndToEnd aborts at pause{}, then retries the same revision to the end.
 func TestAbortAndRetryEndToEnd(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(e2eTimeout)
-	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
-	ns := newNamespace(t)
-	startManager(t, ns)
-	w := world{g, ns}
-	stable := givenHealthy(t, w, e2eRollout(ns, "shop", image("a1"), standardSteps()...))
+	g, ns, w, stable := givenShop(t)
 	w.setImage("shop", image("c3"))
 	g.Eventually(func(g Gomega) cutoverv1alpha1.RolloutPhase { return world{g, ns}.rollout("shop").Status.Phase }).
 		Should(Equal(cutoverv1alpha1.PhasePaused))
@@ -182,13 +187,7 @@ func TestAbortAndRetryEndToEnd(t *testing.T) {
 // TestNewRevisionMidCanaryEndToEnd replaces the revision in flight; the new one starts at step 1
 // against the same stable revision.
 func TestNewRevisionMidCanaryEndToEnd(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(e2eTimeout)
-	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
-	ns := newNamespace(t)
-	startManager(t, ns)
-	w := world{g, ns}
-	stable := givenHealthy(t, w, e2eRollout(ns, "shop", image("a1"), standardSteps()...))
+	g, ns, w, stable := givenShop(t)
 	w.setImage("shop", image("d4"))
 	g.Eventually(func(g Gomega) cutoverv1alpha1.RolloutPhase { return world{g, ns}.rollout("shop").Status.Phase }).
 		Should(Equal(cutoverv1alpha1.PhasePaused))
@@ -211,15 +210,7 @@ func TestNewRevisionMidCanaryEndToEnd(t *testing.T) {
 // TestProgressDeadlineEndToEnd: the new revision's pods can never be scheduled, so they never
 // become Ready; the progress deadline aborts back to stable.
 func TestProgressDeadlineEndToEnd(t *testing.T) {
-	g := NewWithT(t)
-	g.SetDefaultEventuallyTimeout(e2eTimeout)
-	g.SetDefaultEventuallyPollingInterval(200 * time.Millisecond)
-	ns := newNamespace(t)
-	startManager(t, ns)
-	w := world{g, ns}
-	ro := e2eRollout(ns, "shop", image("a1"), standardSteps()...)
-	ro.Spec.ProgressDeadlineSeconds = ptrInt32(5)
-	stable := givenHealthy(t, w, ro)
+	g, ns, w, stable := givenShop(t, func(ro *cutoverv1alpha1.Rollout) { ro.Spec.ProgressDeadlineSeconds = ptrInt32(5) })
 	w.patchRollout("shop", func(ro *cutoverv1alpha1.Rollout) {
 		ro.Spec.Template.Spec.Containers[0].Image = image("f6")
 		ro.Spec.Template.Spec.NodeSelector["no-such-node"] = "true"
