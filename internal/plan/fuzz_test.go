@@ -164,5 +164,5 @@ func outputInvariants(in Input, out Output) []string {
 	if out.RequeueAfter < 0 {
 		bad = append(bad, fmt.Sprintf("RequeueAfter %s", out.RequeueAfter))
 	}
-	return bad
+	return append(bad, badEventReasons(out)...)
 }

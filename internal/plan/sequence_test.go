@@ -578,7 +578,7 @@ func (s *sim) check(in Input, out Output) []string {
 	if out.RequeueAfter < 0 {
 		bad = append(bad, fmt.Sprintf("RequeueAfter %s", out.RequeueAfter))
 	}
-	return bad
+	return append(bad, badEventReasons(out)...)
 }
 
 // converged reports whether the sequence reached a terminal state.
