@@ -133,6 +133,8 @@ func TestRenderTreeGolden(t *testing.T) {
 	stale := fixtureSnapshot()
 	stale.Rollout.Generation = 4
 	stale.Rollout.Spec.Paused = true
+	stale.Rollout.Annotations = map[string]string{cutoverv1alpha1.AnnotationAbort: "true",
+		cutoverv1alpha1.AnnotationPromote: "5c4b8f9d7e", "team": "shop"}
 
 	cases := []struct {
 		name string

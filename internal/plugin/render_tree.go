@@ -106,6 +106,9 @@ func RenderTree(s Snapshot, st Style) string {
 		{"Generation", generationText(ro)},
 		{"Last action", lastActionText(s)},
 	}
+	if a := actionAnnotations(ro); a != "" {
+		header = append(header, struct{ key, value string }{"Actions", a})
+	}
 	if ro.Spec.Paused {
 		header = append(header, struct{ key, value string }{"Held", "spec.paused is true: nothing advances"})
 	}
@@ -201,6 +204,24 @@ func lastActionText(s Snapshot) string {
 		t += " of revision " + a.Revision
 	}
 	return t + ", " + ago(s.Now, &a.At) + " ago"
+}
+
+// actionAnnotations lists the action annotations of the contract present on a Rollout. A
+// one-shot value is removed once acted on, so one that stays says the operator has not (yet)
+// taken it; a revision approval stays by design.
+func actionAnnotations(ro *cutoverv1alpha1.Rollout) string {
+	var out []string
+	for _, k := range []string{cutoverv1alpha1.AnnotationPromote, cutoverv1alpha1.AnnotationAbort, cutoverv1alpha1.AnnotationRetry} {
+		v, ok := ro.Annotations[k]
+		switch {
+		case !ok:
+		case revisionPattern.MatchString(v):
+			out = append(out, k+"="+v+" (approval, kept)")
+		default:
+			out = append(out, k+"="+v+" (not acted on yet)")
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func orDash(s string) string {
