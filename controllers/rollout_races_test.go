@@ -104,7 +104,7 @@ func TestFinalizerPatchKeepsAnotherControllersFinalizer(t *testing.T) {
 		controllerutil.AddFinalizer(r, "example.com/backup")
 	})
 	r := &RolloutReconciler{Client: c}
-	err := r.ensureFinalizer(context.Background(), read)
+	err := r.ensureFinalizer(context.Background(), &rolloutScope{rollout: read, base: read.DeepCopy()})
 	if !apierrors.IsConflict(err) {
 		t.Errorf("ensureFinalizer on a stale copy = %v, want a conflict", err)
 	}

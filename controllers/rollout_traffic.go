@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,7 +80,7 @@ func (r *RolloutReconciler) reconcileTraffic(ctx context.Context, s *rolloutScop
 	if split == nil || r.Router == nil {
 		return ctrl.Result{}, nil
 	}
-	if err := r.ensureFinalizer(ctx, s.rollout); err != nil {
+	if err := r.ensureFinalizer(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
 	obs, err := r.Router.Reconcile(ctx, s.rollout, traffic.Split{
@@ -131,8 +132,11 @@ func routingMessage(out *plan.Output) string {
 	return strings.Join(parts, "; ")
 }
 
-// ensureFinalizer adds the traffic finalizer once.
-func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, ro *cutoverv1alpha1.Rollout) error {
+// ensureFinalizer adds the traffic finalizer once. The status patch of the same reconcile is
+// then locked on the resourceVersion of this write, Cutover's own, instead of the read before
+// it: otherwise every new routed Rollout's first status write would be refused with 409.
+func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, s *rolloutScope) error {
+	ro := s.rollout
 	if controllerutil.ContainsFinalizer(ro, TrafficFinalizer) {
 		return nil
 	}
@@ -144,6 +148,7 @@ func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, ro *cutoverv1al
 		return fmt.Errorf("adding finalizer %s: %w", TrafficFinalizer, err)
 	}
 	r.own.wrote(client.ObjectKeyFromObject(ro), orig.ResourceVersion, ro.ResourceVersion)
+	s.base.ResourceVersion, s.base.Finalizers = ro.ResourceVersion, slices.Clone(ro.Finalizers)
 	return nil
 }
 

@@ -71,6 +71,8 @@ type runningManager struct {
 	done   chan struct{}
 	writes *atomic.Int64 // API requests other than reads made by the manager
 	events *atomic.Int64 // those of them that write Events
+	// refused counts the writes the API server answered with 409 Conflict.
+	refused *atomic.Int64
 }
 
 // Stop stops the manager and waits for it to return, as a killed process would stop.
@@ -84,6 +86,7 @@ func (m *runningManager) Stop() {
 type countingTransport struct {
 	next           http.RoundTripper
 	writes, events *atomic.Int64
+	refused        *atomic.Int64 // writes answered with 409 Conflict by the API server
 	// fault, when set, picks requests to answer with an error status (409, 429 or 500)
 	// instead of sending them; 0 sends the request.
 	fault func(*http.Request) int
@@ -109,13 +112,18 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 				Header: h, Body: io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body))}, nil
 		}
 	}
-	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		c.writes.Add(1)
-		if strings.Contains(req.URL.Path, "/events") {
-			c.events.Add(1)
-		}
+	if req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return c.next.RoundTrip(req)
 	}
-	return c.next.RoundTrip(req)
+	c.writes.Add(1)
+	if strings.Contains(req.URL.Path, "/events") {
+		c.events.Add(1)
+	}
+	resp, err := c.next.RoundTrip(req)
+	if resp != nil && resp.StatusCode == http.StatusConflict {
+		c.refused.Add(1)
+	}
+	return resp, err
 }
 
 // startManager starts the Rollout controller on namespace ns with resolver images (a real
@@ -166,11 +174,11 @@ func startManagerLogging(t *testing.T, namespaces []string, images image.Resolve
 	for _, ns := range namespaces {
 		watched[ns] = cache.Config{}
 	}
-	writes, events := &atomic.Int64{}, &atomic.Int64{}
+	writes, events, refused := &atomic.Int64{}, &atomic.Int64{}, &atomic.Int64{}
 	c := rest.CopyConfig(cfg)
 	c.QPS, c.Burst = 500, 1000
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
-		return countingTransport{next: rt, writes: writes, events: events, fault: fault}
+		return countingTransport{next: rt, writes: writes, events: events, refused: refused, fault: fault}
 	})
 	mgr, err := ctrl.NewManager(c, ctrl.Options{
 		Scheme:                 scheme,
@@ -203,7 +211,7 @@ func startManagerLogging(t *testing.T, namespaces []string, images image.Resolve
 		t.Fatalf("setting up the controller: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &runningManager{stop: cancel, done: make(chan struct{}), writes: writes, events: events}
+	m := &runningManager{stop: cancel, done: make(chan struct{}), writes: writes, events: events, refused: refused}
 	go func() {
 		defer close(m.done)
 		if err := mgr.Start(ctx); err != nil {

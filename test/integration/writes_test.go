@@ -24,6 +24,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/controllers"
 )
 
 // Write budget of a canary step (issue goal): at most 3 API writes and 1 Event per step.
@@ -119,4 +120,33 @@ func (m *runningManager) phase(g *WithT, fn func(), settle func(Gomega)) (writes
 	quiet()
 	e := m.events.Load() - e0
 	return m.writes.Load() - w0 - e, e
+}
+
+// TestNewIstioRolloutDoesNotConflictWithItself creates an Istio canary Rollout and walks it
+// through a new revision to its manual pause: no write of the manager may be refused with 409.
+// The first reconcile adds the traffic finalizer and then writes the status; the status patch
+// must carry the resourceVersion of that finalizer write, not of the read before it.
+func TestNewIstioRolloutDoesNotConflictWithItself(t *testing.T) {
+	g := newTestGomega(t)
+	ns := newNamespace(t)
+	istioObjects(g, ns)
+	m := startManager(t, ns, nil)
+	ctx := context.Background()
+	g.Expect(k8sClient.Create(ctx, istioRollout(ns, "web", digestImage(1)))).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		markAvailable(g, ns, "web")
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy), r.Status.Message)
+		g.Expect(r.Finalizers).To(ContainElement(controllers.TrafficFinalizer))
+	}).Should(Succeed())
+	g.Expect(m.refused.Load()).To(BeZero(), "writes refused with 409 while a new Istio Rollout became Healthy")
+
+	setImage(g, ns, "web", digestImage(2))
+	g.Eventually(func(g Gomega) {
+		markAvailable(g, ns, "web")
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhasePaused), r.Status.Message)
+		g.Expect(r.Status.CanaryWeight).To(Equal(int32(30)))
+	}).Should(Succeed())
+	g.Expect(m.refused.Load()).To(BeZero(), "writes refused with 409 while the canary walked to its pause")
 }
