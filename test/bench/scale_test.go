@@ -93,6 +93,7 @@ type scaleResult struct {
 	create              summary
 	writes              counts
 	initialWritesPerRO  float64
+	setupWrites         counts
 	heapProfile, cpuPro string
 }
 
@@ -125,7 +126,8 @@ func runScale(b *testing.B, assets, bin string, n int) string {
 	})
 	mgr.waitQuiet()
 	r := scaleResult{n: n, setup: time.Since(began)}
-	r.initialWritesPerRO = float64(mgr.writes.snapshot().total()) / float64(n)
+	r.setupWrites = mgr.writes.snapshot()
+	r.initialWritesPerRO = float64(r.setupWrites.total()) / float64(n)
 	for _, name := range names {
 		obs.setStable(name, obs.rollout(b, name).Status.StableRevision)
 	}
@@ -173,8 +175,11 @@ func (r scaleResult) report(b *testing.B) string {
 	var t strings.Builder
 	fmt.Fprintf(&t, "\n## %s: %d Istio canary Rollouts (Service, VirtualService, DestinationRule, %d replicas each), "+
 		"the manager binary with its default flags\n", b.Name(), r.n, scaleReplicas)
-	fmt.Fprintf(&t, "setup (objects created, every Rollout Healthy, manager quiet): %.1fs; %.1f writes per Rollout to get there\n",
-		r.setup.Seconds(), r.initialWritesPerRO)
+	fmt.Fprintf(&t, "setup (objects created, every Rollout Healthy, manager quiet): %.1fs; %.1f writes per Rollout to get there, %d refused\n",
+		r.setup.Seconds(), r.initialWritesPerRO, r.setupWrites.refused())
+	for _, k := range r.setupWrites.keys() {
+		fmt.Fprintf(&t, "    %-48s %8d %8.2f per Rollout\n", k, r.setupWrites[k], float64(r.setupWrites[k])/float64(r.n))
+	}
 	fmt.Fprintf(&t, "%-52s %10.1f MiB  (%.1f MiB per 1,000 Rollouts; goal ≤ 50)\n", "heap in use at rest, after a forced GC",
 		float64(r.heapInuse)/(1<<20), per1000(r.heapInuse))
 	fmt.Fprintf(&t, "%-52s %10.1f MiB  (%.1f MiB per 1,000 Rollouts)\n", "RSS at rest", float64(r.rss)/(1<<20), per1000(r.rss))
