@@ -396,9 +396,14 @@ start kube-apiserver \
   --audit-log-maxsize=200 \
   --profiling=false
 
+WAIT_LOGS=(kube-apiserver etcd)
+wait_for 60 "kube-apiserver /readyz" readyz
+log "kube-apiserver is ready"
+
 # ---------------------------------------------------------------------------------------------
-# kube-controller-manager, kube-scheduler and kwok. They are started at once and connect when
-# kube-apiserver is ready, which saves a second or two.
+# kube-controller-manager, kube-scheduler and kwok, once kube-apiserver is ready: started
+# beside it, kube-controller-manager exits when its first request is refused (it reads the
+# request-header CA at start-up), which happens on a loaded machine.
 
 # --node-monitor-grace-period=2m: the fake nodes stay Ready through the 20 s control-plane
 # outages of the e2e fault test (kwok renews their leases again only after client-go's backoff).
@@ -437,9 +442,5 @@ start kwok \
   --cidr=10.244.0.0/16 \
   --node-ip=10.250.0.1 \
   --server-address="127.0.0.1:${KWOK_PORT}"
-
-WAIT_LOGS=(kube-apiserver etcd)
-wait_for 60 "kube-apiserver /readyz" readyz
-log "kube-apiserver is ready"
 
 finish
