@@ -213,7 +213,7 @@ log "building the demo's registry and error-rate server (hack/demo/server)"
 (cd "${root}" && go build -o "${SERVER}" ./hack/demo/server)
 start "${SERVER}" --registry-address="${REGISTRY}" --metrics-address="${METRICS}" --kubeconfig="${KUBECONFIG}"
 server_up() { curl -fsS -o /dev/null "http://${METRICS}/healthz" 2>/dev/null; }
-wait_until 30 "the demo's registry and error-rate endpoint" server_up
+wait_until 30 "the demo's registry (${REGISTRY}, CUTOVER_DEMO_REGISTRY_PORT) and error-rate endpoint (${METRICS}, CUTOVER_DEMO_METRICS_PORT)" server_up
 grep 'pushed' "${LOGS}/cutover-demo.log" | sed 's/^[0-9\/: ]*/  /' | sort
 
 # An earlier demo's podinfo goes first (with its ReplicaSets), so the story starts at v1.
