@@ -19,6 +19,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -83,6 +84,7 @@ type options struct {
 	watchNamespaces    string
 	allowCrossNS       bool
 	pprofAddr          string
+	shard              string
 }
 
 func parseFlags() (options, zap.Options) {
@@ -100,6 +102,9 @@ func parseFlags() (options, zap.Options) {
 	flag.StringVar(&o.pprofAddr, "pprof-bind-address", "",
 		"The address the pprof endpoint (/debug/pprof/) binds to, e.g. 127.0.0.1:8082; empty (the default) serves none. "+
 			"It is unauthenticated: bind it to localhost and reach it with kubectl port-forward.")
+	flag.StringVar(&o.shard, "shard", "",
+		"Reconcile only the Rollouts labelled cutover.dev/shard=<shard>, with a leader election of this shard's own; "+
+			"empty (the default shard) reconciles the Rollouts without that label. See docs/scaling.md.")
 	flag.DurationVar(&o.registryTimeout, "registry-timeout", 30*time.Second, "Timeout of one tag resolution.")
 	// Production logs by default: JSON, one object a line, info and above; --zap-devel switches
 	// to the development encoder (console, debug level).
@@ -109,18 +114,22 @@ func parseFlags() (options, zap.Options) {
 	return o, zo
 }
 
-// cacheOptions limits the manager's cache to the given namespaces, if any, and trims what the
-// controller never reads from every cached object (controllers.TrimForCache).
-func cacheOptions(namespaces string) cache.Options {
+// cacheOptions limits the manager's cache to the given namespaces, if any, and to the shard's
+// Rollouts, and trims what the controller never reads from every cached object
+// (controllers.TrimForCache). An invalid shard name is an error.
+func cacheOptions(namespaces, shard string) (cache.Options, error) {
 	opts := cache.Options{DefaultTransform: controllers.TrimForCache}
-	if namespaces == "" {
-		return opts
+	if namespaces != "" {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range strings.Split(namespaces, ",") {
+			opts.DefaultNamespaces[strings.TrimSpace(ns)] = cache.Config{}
+		}
 	}
-	opts.DefaultNamespaces = map[string]cache.Config{}
-	for _, ns := range strings.Split(namespaces, ",") {
-		opts.DefaultNamespaces[strings.TrimSpace(ns)] = cache.Config{}
+	opts, err := controllers.ShardCacheOptions(opts, shard)
+	if err != nil {
+		return opts, fmt.Errorf("--shard: %w", err)
 	}
-	return opts
+	return opts, nil
 }
 
 func main() {
@@ -134,6 +143,11 @@ func main() {
 		os.Exit(1)
 	}
 
+	cacheOpts, err := cacheOptions(o.watchNamespaces, o.shard)
+	if err != nil {
+		setupLog.Error(err, "Invalid flag")
+		os.Exit(1)
+	}
 	cfg, leaderCfg := fencedConfigs(ctrl.GetConfigOrDie(), o.servingOptions)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
@@ -141,14 +155,14 @@ func main() {
 		HealthProbeBindAddress:        o.probeAddr,
 		PprofBindAddress:              o.pprofAddr,
 		LeaderElection:                o.leaderElect,
-		LeaderElectionID:              "cutover.cutover.dev",
+		LeaderElectionID:              controllers.LeaderElectionID(o.shard),
 		LeaderElectionNamespace:       o.leaderNS,
 		LeaderElectionConfig:          leaderCfg,
 		LeaderElectionReleaseOnCancel: true,
 		LeaseDuration:                 &o.leaseDuration,
 		RenewDeadline:                 &o.renewDeadline,
 		RetryPeriod:                   &o.retryPeriod,
-		Cache:                         cacheOptions(o.watchNamespaces),
+		Cache:                         cacheOpts,
 		Client:                        clientOptions(),
 	})
 	if err != nil {
@@ -191,7 +205,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("Starting manager")
+	setupLog.Info("Starting manager", "shard", o.shard, "leaseName", controllers.LeaderElectionID(o.shard))
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "Failed to run manager")
 		os.Exit(1)

@@ -29,6 +29,9 @@ const (
 	// LabelRevision is the revision hash, on a ReplicaSet, its selector and its pod template,
 	// and on DestinationRule subsets and Service selectors.
 	LabelRevision = "cutover.dev/revision"
+	// LabelShard puts a Rollout in a shard: only the manager started with --shard=<value>
+	// reconciles it. Rollouts without it belong to the default shard (a manager without --shard).
+	LabelShard = "cutover.dev/shard"
 
 	// AnnotationPromote: "true" leaves the current pause, "full" skips to 100%, a revision hash
 	// approves every pause of that revision.
