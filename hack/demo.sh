@@ -256,7 +256,7 @@ check "the stable revision runs" v2 "$(version "${v2}")"
 check "weights stable/canary" "100/0" "$(weight stable)/$(weight canary)"
 check "the stable subset's revision" "${v2}" "$(subset_revision stable)"
 check "gate error-rate" Passed "$(field '{.status.gates[?(@.name=="error-rate")].phase}')"
-check "the gate measured" "v2 0.001" "$(measured "${v2}")"
+check "what the gate measured for ${v2} (release, error rate)" "v2 0.001" "$(measured "${v2}")"
 
 # ---------------------------------------------------------------------------------------------
 # Act 3: v3, a bad release rolled back
@@ -271,13 +271,13 @@ back_on_stable() { [[ "$(weight stable)/$(weight canary)" == 100/0 ]]; }
 wait_until "${TIMEOUT}" "all traffic back on v2" back_on_stable
 stop_watch
 v3="$(field '{.status.currentRevision}')"
-check "the gate measured" "v3 0.25" "$(measured "${v3}")"
+check "what the gate measured for ${v3} (release, error rate)" "v3 0.25" "$(measured "${v3}")"
 check "phase" Aborted "$(field '{.status.phase}')"
 check "why" GateFailed "$(field '{.status.conditions[?(@.type=="Stalled")].reason}')"
 check "the stable revision is still" "${v2}" "$(field '{.status.stableRevision}')"
 check "weights stable/canary" "100/0" "$(weight stable)/$(weight canary)"
-echo "  $(kc get events --field-selector "involvedObject.name=${NAME},reason=GateFailed" \
-  -o jsonpath='{.items[-1:].message}')"
+echo
+cutover history "${NAME}"
 
 # ---------------------------------------------------------------------------------------------
 # What next
@@ -294,7 +294,7 @@ ${bold}Done in $(($(date +%s) - started))s.${off} The cluster, the manager and t
   ${p} set image ${NAME} app=${REGISTRY}/demo/podinfo:v1 && ${p} get rollout ${NAME} --watch
   ${p} promote ${NAME}          # leave the pause {} (the annotation cutover.dev/promote=true)
   ${k} get rollouts
-  ${k} describe rollout ${NAME}       # conditions and Events
+  ${k} describe rollout ${NAME}  # conditions and Events
 
   \`make install-plugin\` puts the plugin on PATH, so that \`kubectl cutover ...\` works.
   The manager's log: ${LOGS}/cutover.log
