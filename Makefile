@@ -65,7 +65,7 @@ test: manifests generate fmt vet test-unit test-fuzz test-integration test-e2e #
 
 .PHONY: test-unit
 test-unit: ## Unit tests: pure packages and controllers with fakes; no API server. test/install renders config/default and the Helm chart and compares them.
-	go test ./api/... ./internal/... ./controllers/... ./test/utils/... ./test/install/... ./test/imagebuild/... ./test/gitops/...
+	go test ./api/... ./internal/... ./controllers/... ./test/utils/... ./test/install/... ./test/imagebuild/... ./test/gitops/... ./hack/demo/...
 
 FUZZTIME ?= 10s
 .PHONY: test-fuzz
