@@ -296,6 +296,6 @@ ${bold}Done in $(($(date +%s) - started))s.${off} The cluster, the manager and t
 
   \`make install-plugin\` puts the plugin on PATH, so that \`kubectl cutover ...\` works.
   The manager's log: ${LOGS}/cutover.log
-  Read next: docs/concepts.md, docs/gates.md, hack/demo/podinfo.yaml, ${p} --help
+  Read next: docs/concepts.md, docs/gates.md, docs/plugin.md, hack/demo/podinfo.yaml
   Stop everything (control plane, manager, registry): make cluster-down
 EOF
