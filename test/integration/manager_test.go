@@ -162,6 +162,14 @@ func startManagerOn(t *testing.T, namespaces []string, images image.Resolver, fa
 // startManagerLogging is startManagerOn with a logger of its own (the process's when zero).
 func startManagerLogging(t *testing.T, namespaces []string, images image.Resolver, fault func(*http.Request) int, logger logr.Logger) *runningManager {
 	t.Helper()
+	return startShardManager(t, namespaces, images, fault, logger, "")
+}
+
+// startShardManager is startManagerLogging for one shard ("" is the default shard), with the
+// cache the manager binary builds for --shard.
+func startShardManager(t *testing.T, namespaces []string, images image.Resolver, fault func(*http.Request) int,
+	logger logr.Logger, shard string) *runningManager {
+	t.Helper()
 	setLogger.Do(func() {
 		// CUTOVER_TEST_LOG=1 shows the managers' logs; they are quiet otherwise.
 		if os.Getenv("CUTOVER_TEST_LOG") != "" {
@@ -180,13 +188,17 @@ func startManagerLogging(t *testing.T, namespaces []string, images image.Resolve
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return countingTransport{next: rt, writes: writes, events: events, refused: refused, fault: fault}
 	})
+	// The cache trims objects as the manager binary's does.
+	cacheOpts, err := controllers.ShardCacheOptions(cache.Options{DefaultNamespaces: watched, DefaultTransform: controllers.TrimForCache}, shard)
+	if err != nil {
+		t.Fatalf("shard %q: %v", shard, err)
+	}
 	mgr, err := ctrl.NewManager(c, ctrl.Options{
 		Scheme:                 scheme,
 		Logger:                 logger,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		// The cache trims objects as the manager binary's does.
-		Cache: cache.Options{DefaultNamespaces: watched, DefaultTransform: controllers.TrimForCache},
+		Cache:                  cacheOpts,
 		// Several managers run in one test process; their controllers share a name.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
