@@ -36,6 +36,7 @@ var valueSets = map[string]map[string]any{
 		"podDisruptionBudget": map[string]any{"enabled": false}, "replicas": 1},
 	"debug logs, more memory": {"logLevel": "debug",
 		"resources": map[string]any{"requests": map[string]any{"memory": "256Mi"}, "limits": map[string]any{"memory": "512Mi"}}},
+	"shard": {"shard": "a"},
 }
 
 // TestChartLint: Helm's linter (helm lint --strict) finds nothing, with the default values and

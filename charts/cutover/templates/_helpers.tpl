@@ -1,8 +1,12 @@
 {{/*
-The chart's name: "cutover" unless nameOverride.
+The chart's name: "cutover", or "cutover-<shard>" for a shard, unless nameOverride.
 */}}
 {{- define "cutover.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- $name := .Chart.Name }}
+{{- if .Values.shard }}
+{{- $name = printf "%s-%s" .Chart.Name .Values.shard }}
+{{- end }}
+{{- default $name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{/*
