@@ -20,7 +20,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -132,9 +131,10 @@ func routingMessage(out *plan.Output) string {
 	return strings.Join(parts, "; ")
 }
 
-// ensureFinalizer adds the traffic finalizer once. The status patch of the same reconcile is
-// then locked on the resourceVersion of this write, Cutover's own, instead of the read before
-// it: otherwise every new routed Rollout's first status write would be refused with 409.
+// ensureFinalizer adds the traffic finalizer once. The status patch of the same reconcile then
+// starts from this write's answer, Cutover's own: it is locked on its resourceVersion (not the
+// read before it, which every new routed Rollout's first status write was refused with 409 for)
+// and carries no metadata.
 func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, s *rolloutScope) error {
 	ro := s.rollout
 	if controllerutil.ContainsFinalizer(ro, TrafficFinalizer) {
@@ -148,7 +148,10 @@ func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, s *rolloutScope
 		return fmt.Errorf("adding finalizer %s: %w", TrafficFinalizer, err)
 	}
 	r.own.wrote(client.ObjectKeyFromObject(ro), orig.ResourceVersion, ro.ResourceVersion)
-	s.base.ResourceVersion, s.base.Finalizers = ro.ResourceVersion, slices.Clone(ro.Finalizers)
+	// The answer replaced ro's metadata (resourceVersion, finalizers, and managedFields the
+	// cache would have trimmed): the base takes the same, or the status patch would carry the
+	// difference.
+	s.base.ObjectMeta = *ro.ObjectMeta.DeepCopy()
 	return nil
 }
 

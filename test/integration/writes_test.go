@@ -17,7 +17,12 @@ limitations under the License.
 package integration
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -123,14 +128,28 @@ func (m *runningManager) phase(g *WithT, fn func(), settle func(Gomega)) (writes
 }
 
 // TestNewIstioRolloutDoesNotConflictWithItself creates an Istio canary Rollout and walks it
-// through a new revision to its manual pause: no write of the manager may be refused with 409.
+// through a new revision to its manual pause: no write of the manager may be refused with 409,
+// and no status patch may carry metadata.
 // The first reconcile adds the traffic finalizer and then writes the status; the status patch
 // must carry the resourceVersion of that finalizer write, not of the read before it.
 func TestNewIstioRolloutDoesNotConflictWithItself(t *testing.T) {
 	g := newTestGomega(t)
 	ns := newNamespace(t)
 	istioObjects(g, ns)
-	m := startManager(t, ns, nil)
+	// A status patch carries the status only: metadata the reconcile's earlier write changed
+	// (the finalizer's resourceVersion, managedFields) must not ride along.
+	var withMetadata atomic.Int64
+	m := startManagerWithFaults(t, ns, nil, func(req *http.Request) int {
+		if req.Method == http.MethodPatch && strings.HasSuffix(req.URL.Path, "/status") && req.GetBody != nil {
+			if body, err := req.GetBody(); err == nil {
+				raw, _ := io.ReadAll(body)
+				if bytes.Contains(raw, []byte(`"managedFields"`)) || bytes.Contains(raw, []byte(`"finalizers"`)) {
+					withMetadata.Add(1)
+				}
+			}
+		}
+		return 0
+	})
 	ctx := context.Background()
 	g.Expect(k8sClient.Create(ctx, istioRollout(ns, "web", digestImage(1)))).To(Succeed())
 	g.Eventually(func(g Gomega) {
@@ -149,4 +168,5 @@ func TestNewIstioRolloutDoesNotConflictWithItself(t *testing.T) {
 		g.Expect(r.Status.CanaryWeight).To(Equal(int32(30)))
 	}).Should(Succeed())
 	g.Expect(m.refused.Load()).To(BeZero(), "writes refused with 409 while the canary walked to its pause")
+	g.Expect(withMetadata.Load()).To(BeZero(), "status patches that carried metadata")
 }
