@@ -139,7 +139,18 @@ func startCountingProxy(b *testing.B, cfg *rest.Config, wc *writeCounter) string
 	if err != nil {
 		b.Fatalf("listening for the proxy: %v", err)
 	}
-	srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
+	handler := http.Handler(proxy)
+	if os.Getenv("CUTOVER_BENCH_TRACE") != "" {
+		// The trace reads each write's body again: keep it.
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if raw, err := io.ReadAll(r.Body); err == nil {
+				r.Body = io.NopCloser(bytes.NewReader(raw))
+				r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }
+			}
+			proxy.ServeHTTP(w, r)
+		})
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	b.Cleanup(func() { _ = srv.Close() })
 	return "http://" + l.Addr().String()
