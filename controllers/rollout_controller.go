@@ -70,6 +70,8 @@ type RolloutReconciler struct {
 	Metrics *metrics.Recorder
 
 	own ownWrites
+	// deletions keeps a ReplicaSet from being deleted twice before the cache sees it go.
+	deletions ownDeletions
 }
 
 // RBAC: exactly the API calls the manager makes; docs/install.md ("RBAC") gives the reason for

@@ -77,3 +77,39 @@ func (o *ownWrites) forget(key types.NamespacedName) {
 	defer o.mu.Unlock()
 	delete(o.superseded, key)
 }
+
+// deletionMemory is how long Cutover remembers a ReplicaSet it deleted: far longer than the
+// cache takes to see the deletion.
+const deletionMemory = time.Minute
+
+// ownDeletions remembers the ReplicaSets Cutover deleted, by UID. Until the cache sees a
+// deletion, a reconcile still finds the ReplicaSet and would delete it again, a write the API
+// server answers with 404. A UID is never reused, so a ReplicaSet deleted once is skipped.
+type ownDeletions struct {
+	mu sync.Mutex
+	at map[types.UID]time.Time
+}
+
+// deleted records that Cutover deleted the ReplicaSet uid at now.
+func (d *ownDeletions) deleted(uid types.UID, now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.at == nil {
+		d.at = map[types.UID]time.Time{}
+	}
+	d.at[uid] = now
+}
+
+// done reports whether Cutover deleted the ReplicaSet uid, forgetting deletions older than
+// deletionMemory.
+func (d *ownDeletions) done(uid types.UID, now time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for u, t := range d.at {
+		if now.Sub(t) > deletionMemory {
+			delete(d.at, u)
+		}
+	}
+	_, ok := d.at[uid]
+	return ok
+}

@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"testing"
+	"time"
 
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -63,5 +64,28 @@ func TestOwnWrites(t *testing.T) {
 	o.wrote(web, "14", "14")
 	if o.stale(web, "14") {
 		t.Error("a no-op write replaced nothing: want fresh")
+	}
+}
+
+// TestOwnDeletions: a ReplicaSet Cutover deleted is skipped until the memory lapses; others are
+// not.
+func TestOwnDeletions(t *testing.T) {
+	var d ownDeletions
+	t0 := time.Now()
+	if d.done("a", t0) {
+		t.Fatal("nothing was deleted yet")
+	}
+	d.deleted("a", t0)
+	if !d.done("a", t0.Add(time.Second)) {
+		t.Error("a ReplicaSet deleted a second ago must not be deleted again")
+	}
+	if d.done("b", t0.Add(time.Second)) {
+		t.Error("another ReplicaSet must still be deleted")
+	}
+	if d.done("a", t0.Add(deletionMemory+time.Second)) {
+		t.Error("the memory of a deletion must lapse")
+	}
+	if len(d.at) != 0 {
+		t.Errorf("lapsed deletions must be forgotten, %d left", len(d.at))
 	}
 }

@@ -79,13 +79,14 @@ func (r *RolloutReconciler) deleteReplicaSets(ctx context.Context, s *rolloutSco
 	}
 	for _, rev := range s.plan.Delete {
 		rs, ok := s.replicaSets[rev]
-		if !ok || !rs.DeletionTimestamp.IsZero() {
+		if !ok || !rs.DeletionTimestamp.IsZero() || r.deletions.done(rs.UID, s.now) {
 			continue
 		}
 		if err := r.Delete(ctx, rs, client.PropagationPolicy(metav1.DeletePropagationBackground),
 			client.Preconditions{UID: &rs.UID}); client.IgnoreNotFound(err) != nil {
 			return fmt.Errorf("deleting ReplicaSet %s: %w", rs.Name, err)
 		}
+		r.deletions.deleted(rs.UID, s.now)
 		ctrl.LoggerFrom(ctx).V(1).Info("Deleted ReplicaSet", "ReplicaSet", rs.Name)
 	}
 	return nil

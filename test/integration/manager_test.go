@@ -71,7 +71,7 @@ type runningManager struct {
 	done   chan struct{}
 	writes *atomic.Int64 // API requests other than reads made by the manager
 	events *atomic.Int64 // those of them that write Events
-	// refused counts the writes the API server answered with 409 Conflict.
+	// refused counts the writes the API server refused (any status of 400 or more).
 	refused *atomic.Int64
 }
 
@@ -86,7 +86,7 @@ func (m *runningManager) Stop() {
 type countingTransport struct {
 	next           http.RoundTripper
 	writes, events *atomic.Int64
-	refused        *atomic.Int64 // writes answered with 409 Conflict by the API server
+	refused        *atomic.Int64 // writes the API server refused (400 or more)
 	// fault, when set, picks requests to answer with an error status (409, 429 or 500)
 	// instead of sending them; 0 sends the request.
 	fault func(*http.Request) int
@@ -120,7 +120,7 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		c.events.Add(1)
 	}
 	resp, err := c.next.RoundTrip(req)
-	if resp != nil && resp.StatusCode == http.StatusConflict {
+	if resp != nil && resp.StatusCode >= http.StatusBadRequest {
 		c.refused.Add(1)
 	}
 	return resp, err
