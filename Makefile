@@ -86,8 +86,12 @@ test-e2e: control-plane build ## End-to-end tests on the local control plane (st
 		go test -tags=e2e ./test/e2e/... -v -timeout 30m
 
 .PHONY: bench
-bench: control-plane ## Benchmarks on the real API server: 200 Rollouts (in-process manager), then 1,000 Istio Rollouts (the manager binary).
+bench: control-plane ## Benchmarks: on envtest, 200 Rollouts (in-process manager) and 1,000 Istio Rollouts (the manager binary); then 200 Istio Rollouts on the local control plane with kwok pods (started and stopped here).
 	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/bench/... -run '^$$' -bench . -benchtime 1x -timeout 30m
+	@trap '$(MAKE) --no-print-directory cluster-down' EXIT; \
+	$(MAKE) --no-print-directory cluster-up; \
+	CUTOVER_BENCH_KUBECONFIG="$(CLUSTER_DIR)/kubeconfig" CUTOVER_BENCH_SCALE=200 \
+		go test ./test/bench/... -run '^$$' -bench Scale -benchtime 1x -timeout 30m
 
 .PHONY: bench-scale
 bench-scale: control-plane ## The scale benchmark at 1,000 and 5,000 Rollouts (about 40 minutes on 2 cores); CUTOVER_BENCH_PROFILES=DIR saves profiles.

@@ -686,6 +686,13 @@ type observer struct {
 // ReplicaSet gets status.availableReplicas = spec.replicas as soon as it is seen.
 func startObserver(ctx context.Context, b *testing.B, cfg *rest.Config, driver client.Client, ns string) *observer {
 	b.Helper()
+	return startObserverWith(ctx, b, cfg, driver, ns, true)
+}
+
+// startObserverWith is startObserver; playReplicaSets false leaves ReplicaSets to a real
+// kube-controller-manager (the local control plane, whose kwok nodes make the pods Ready).
+func startObserverWith(ctx context.Context, b *testing.B, cfg *rest.Config, driver client.Client, ns string, playReplicaSets bool) *observer {
+	b.Helper()
 	c, err := cache.New(cfg, cache.Options{Scheme: scheme, DefaultNamespaces: map[string]cache.Config{ns: {}}})
 	if err != nil {
 		b.Fatalf("creating the observer cache: %v", err)
@@ -707,7 +714,9 @@ func startObserver(ctx context.Context, b *testing.B, cfg *rest.Config, driver c
 			now := time.Now()
 			if rs, ok := obj.(*appsv1.ReplicaSet); ok {
 				o.onAdd(rs, now)
-				o.enqueue(rs)
+				if playReplicaSets {
+					o.enqueue(rs)
+				}
 			}
 		},
 		UpdateFunc: func(oldObj, newObj any) {
@@ -716,7 +725,9 @@ func startObserver(ctx context.Context, b *testing.B, cfg *rest.Config, driver c
 			rs, ok2 := newObj.(*appsv1.ReplicaSet)
 			if ok1 && ok2 {
 				o.onUpdate(old, rs, now)
-				o.enqueue(rs)
+				if playReplicaSets {
+					o.enqueue(rs)
+				}
 			}
 		},
 	}); err != nil {
@@ -734,7 +745,7 @@ func startObserver(ctx context.Context, b *testing.B, cfg *rest.Config, driver c
 			b.Errorf("observer cache stopped with an error: %v", err)
 		}
 	}()
-	for range 4 {
+	for range 4 * btoi(playReplicaSets) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -757,6 +768,14 @@ func (o *observer) changeImage(ctx context.Context, name, image string) error {
 		client.RawPatch(types.JSONPatchType, []byte(patch)))
 	o.triggered(name, markCreate)
 	return err
+}
+
+// btoi is 1 for true, 0 for false.
+func btoi(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // stableOf is the stable revision recorded for a Rollout before its spec change.

@@ -32,6 +32,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -63,9 +64,9 @@ const (
 // Each size runs on its own envtest control plane, so nothing of a smaller run stays cached.
 // The manager reaches the API server through a proxy in this process that counts its writes.
 func BenchmarkScale(b *testing.B) {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		b.Skip("test/bench: KUBEBUILDER_ASSETS is not set; see BenchmarkCanary200")
+	assets, kubeconfig := os.Getenv("KUBEBUILDER_ASSETS"), os.Getenv("CUTOVER_BENCH_KUBECONFIG")
+	if assets == "" && kubeconfig == "" {
+		b.Skip("test/bench: neither KUBEBUILDER_ASSETS nor CUTOVER_BENCH_KUBECONFIG is set; see README.md")
 	}
 	setLogger()
 	bin := buildManager(b)
@@ -75,8 +76,12 @@ func BenchmarkScale(b *testing.B) {
 		if err != nil || n <= 0 {
 			b.Fatalf("CUTOVER_BENCH_SCALE: %q is not a positive number", f)
 		}
-		b.Run(fmt.Sprintf("rollouts-%d", n), func(b *testing.B) {
-			tables = append(tables, runScale(b, assets, bin, n))
+		name := fmt.Sprintf("rollouts-%d", n)
+		if kubeconfig != "" {
+			name = "kwok-" + name
+		}
+		b.Run(name, func(b *testing.B) {
+			tables = append(tables, runScale(b, assets, kubeconfig, bin, n))
 		})
 	}
 	fmt.Print(strings.Join(tables, ""))
@@ -97,20 +102,25 @@ type scaleResult struct {
 	heapProfile, cpuPro string
 }
 
-func runScale(b *testing.B, assets, bin string, n int) string {
+func runScale(b *testing.B, assets, kubeconfig, bin string, n int) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	began := time.Now()
-	cfg, api := startScaleEnv(b, assets)
+	cfg, api := startScaleEnv(b, assets, kubeconfig)
 	driver, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		b.Fatalf("creating the client: %v", err)
 	}
-	const ns = "scale"
-	if err := driver.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "scale-"}}
+	if err := driver.Create(ctx, nsObj); err != nil {
 		b.Fatalf("creating the namespace: %v", err)
 	}
-	obs := startObserver(ctx, b, cfg, driver, ns)
+	ns := nsObj.Name
+	if kubeconfig != "" {
+		// The cluster outlives the benchmark: its namespace controller removes what it made.
+		b.Cleanup(func() { _ = driver.Delete(context.Background(), nsObj) })
+	}
+	obs := startObserverWith(ctx, b, cfg, driver, ns, kubeconfig == "")
 	obs.timeout = time.Duration(max(n, 1000)) * scaleTimeoutPer1000 / 1000
 
 	names := make([]string, n)
@@ -173,8 +183,12 @@ func (r scaleResult) report(b *testing.B) string {
 	b.ReportMetric(ms(r.create.p99), "p99-create-ms")
 
 	var t strings.Builder
+	where := "envtest, ReplicaSets made available by the benchmark"
+	if strings.Contains(b.Name(), "kwok-") {
+		where = "the local control plane, pods run by kube-controller-manager and kwok"
+	}
 	fmt.Fprintf(&t, "\n## %s: %d Istio canary Rollouts (Service, VirtualService, DestinationRule, %d replicas each), "+
-		"the manager binary with its default flags\n", b.Name(), r.n, scaleReplicas)
+		"the manager binary with its default flags, on %s\n", b.Name(), r.n, scaleReplicas, where)
 	fmt.Fprintf(&t, "setup (objects created, every Rollout Healthy, manager quiet): %.1fs; %.1f writes per Rollout to get there, %d refused\n",
 		r.setup.Seconds(), r.initialWritesPerRO, r.setupWrites.refused())
 	for _, k := range r.setupWrites.keys() {
@@ -201,10 +215,20 @@ func (r scaleResult) report(b *testing.B) string {
 	return t.String()
 }
 
-// startScaleEnv starts envtest with the Cutover and Istio CRDs and returns its configuration
+// startScaleEnv starts envtest with the Cutover and Istio CRDs, or connects to the cluster of
+// kubeconfig when it is set (the local control plane of `make cluster-up`, whose
+// kube-controller-manager and kwok run the ReplicaSets' pods), and returns the configuration
 // (no client-side rate limit) and the API server's process id.
-func startScaleEnv(b *testing.B, assets string) (*rest.Config, int) {
+func startScaleEnv(b *testing.B, assets, kubeconfig string) (*rest.Config, int) {
 	b.Helper()
+	if kubeconfig != "" {
+		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+		if err != nil {
+			b.Fatalf("reading CUTOVER_BENCH_KUBECONFIG: %v", err)
+		}
+		cfg.QPS, cfg.Burst = -1, 0
+		return cfg, apiServerPID(b, cfg.Host)
+	}
 	istio, err := utils.IstioCRDFile(repoRoot)
 	if err != nil {
 		b.Fatalf("locating the Istio CRDs: %v", err)
