@@ -17,6 +17,7 @@ limitations under the License.
 package gates
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -122,18 +123,29 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// httpMeasurement is the value and text of a response.
+// httpMeasurement is the value and text of a response. The text, which the status and the
+// GateFailed message show, names the status and the start of the body when it says why: an
+// error's body, or a JSON body (what a condition on result.json judged), compacted.
 func httpMeasurement(status int, body []byte) Measurement {
 	value := map[string]any{"status": int64(status), "body": string(body)}
 	var parsed any
-	if json.Unmarshal(body, &parsed) == nil {
+	isJSON := json.Unmarshal(body, &parsed) == nil
+	if isJSON {
 		value["json"] = parsed
 	}
 	text := "status " + strconv.Itoa(status)
-	if status < 200 || status > 299 {
-		if snippet := strings.Join(strings.Fields(string(body)), " "); snippet != "" {
-			text += ": " + truncate(snippet, bodyInText)
+	var snippet string
+	switch {
+	case status < 200 || status > 299:
+		snippet = strings.Join(strings.Fields(string(body)), " ")
+	case isJSON:
+		var compact bytes.Buffer
+		if json.Compact(&compact, body) == nil {
+			snippet = compact.String()
 		}
+	}
+	if snippet != "" {
+		text += ": " + truncate(snippet, bodyInText)
 	}
 	return Measurement{Value: value, Text: truncate(text, MaxTextLength)}
 }

@@ -84,6 +84,9 @@ func statusServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
+// okText is the measurement text of statusServer's /ok: its JSON body, compacted.
+const okText = `status 200: {"ok":true,"ratio":0.995,"pods":[{"ready":true},{"ready":true}]}`
+
 func TestHTTPGate(t *testing.T) {
 	srv := statusServer(t)
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -92,12 +95,12 @@ func TestHTTPGate(t *testing.T) {
 		path, condition string
 		want            gates.Result
 	}{
-		{"/ok", "result.status == 200", gates.Result{Verdict: gates.VerdictPassed, Value: "status 200",
-			Message: `status 200 meets "result.status == 200"`, At: now}},
+		{"/ok", "result.status == 200", gates.Result{Verdict: gates.VerdictPassed, Value: okText,
+			Message: okText + ` meets "result.status == 200"`, At: now}},
 		{"/fail", "result.status == 200", gates.Result{Verdict: gates.VerdictFailed, Value: "status 500: boom: the database is down",
 			Message: `status 500: boom: the database is down does not meet "result.status == 200"`, At: now}},
 		{"/ok", "result.json.ok && result.json.ratio >= 0.99 && result.json.pods.all(p, p.ready)",
-			gates.Result{Verdict: gates.VerdictPassed, Value: "status 200", At: now}},
+			gates.Result{Verdict: gates.VerdictPassed, Value: okText, At: now}},
 		{"/fail", `result.status < 500 || result.body.contains("database")`,
 			gates.Result{Verdict: gates.VerdictPassed, Value: "status 500: boom: the database is down", At: now}},
 		{"/long", "result.status == 200",
@@ -176,12 +179,13 @@ func TestHTTPProviderValue(t *testing.T) {
 	m, err := p.Measure(t.Context(), httpGate("g", srv.URL+"/json", "true", 0), testVars)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(m.Value).To(Equal(map[string]any{"status": int64(200), "body": `{"count": 3}`, "json": map[string]any{"count": 3.0}}))
-	g.Expect(m.Text).To(Equal("status 200"))
+	g.Expect(m.Text).To(Equal(`status 200: {"count":3}`), "a JSON body is shown, compacted")
 
 	m, err = p.Measure(t.Context(), httpGate("g", srv.URL+"/big", "true", 0), testVars)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(m.Value).To(HaveKeyWithValue("body", big[:gates.MaxBodySize]))
 	g.Expect(m.Value).NotTo(HaveKey("json"))
+	g.Expect(m.Text).To(Equal("status 200"), "a 2xx body that is not JSON is not shown")
 }
 
 func TestHTTPGateUnreachable(t *testing.T) {
