@@ -114,18 +114,16 @@ func parseFlags() (options, zap.Options) {
 	return o, zo
 }
 
-// cacheOptions limits the manager's cache to the given namespaces, if any, and to the shard's
-// Rollouts, and trims what the controller never reads from every cached object
-// (controllers.TrimForCache). An invalid shard name is an error.
+// cacheOptions is the manager's cache (controllers.CacheOptions) for the comma-separated
+// namespaces of --watch-namespaces (all when empty) and the shard of --shard.
 func cacheOptions(namespaces, shard string) (cache.Options, error) {
-	opts := cache.Options{DefaultTransform: controllers.TrimForCache}
+	var list []string
 	if namespaces != "" {
-		opts.DefaultNamespaces = map[string]cache.Config{}
 		for _, ns := range strings.Split(namespaces, ",") {
-			opts.DefaultNamespaces[strings.TrimSpace(ns)] = cache.Config{}
+			list = append(list, strings.TrimSpace(ns))
 		}
 	}
-	opts, err := controllers.ShardCacheOptions(opts, shard)
+	opts, err := controllers.CacheOptions(list, shard)
 	if err != nil {
 		return opts, fmt.Errorf("--shard: %w", err)
 	}

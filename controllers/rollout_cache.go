@@ -21,6 +21,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 )
 
 // lastAppliedAnnotation is kubectl's copy of the last applied object; nothing in Cutover reads it.
@@ -91,4 +92,18 @@ func editsTemplate(mf metav1.ManagedFieldsEntry) bool {
 	}
 	_, ok := fields.Spec["f:template"]
 	return ok
+}
+
+// CacheOptions is the manager's cache: the given namespaces (all when none), only the shard's
+// Rollouts (ShardCacheOptions), and every object trimmed by TrimForCache. The manager binary,
+// the integration tests and the benchmarks build their cache with it.
+func CacheOptions(namespaces []string, shard string) (cache.Options, error) {
+	opts := cache.Options{DefaultTransform: TrimForCache}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return ShardCacheOptions(opts, shard)
 }

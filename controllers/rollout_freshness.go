@@ -86,30 +86,40 @@ const deletionMemory = time.Minute
 // deletion, a reconcile still finds the ReplicaSet and would delete it again, a write the API
 // server answers with 404. A UID is never reused, so a ReplicaSet deleted once is skipped.
 type ownDeletions struct {
-	mu sync.Mutex
-	at map[types.UID]time.Time
+	mu     sync.Mutex
+	at     map[types.UID]time.Time
+	pruned time.Time // when deleted last forgot old entries
 }
 
-// deleted records that Cutover deleted the ReplicaSet uid at now.
+// deleted records that Cutover deleted the ReplicaSet uid at now. At most once per
+// deletionMemory it forgets the deletions older than that, so the memory stays bounded by the
+// deletions of the last two intervals.
 func (d *ownDeletions) deleted(uid types.UID, now time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.at == nil {
 		d.at = map[types.UID]time.Time{}
 	}
+	if now.Sub(d.pruned) > deletionMemory {
+		for u, t := range d.at {
+			if now.Sub(t) > deletionMemory {
+				delete(d.at, u)
+			}
+		}
+		d.pruned = now
+	}
 	d.at[uid] = now
 }
 
-// done reports whether Cutover deleted the ReplicaSet uid, forgetting deletions older than
-// deletionMemory.
+// done reports whether Cutover deleted the ReplicaSet uid less than deletionMemory ago. It
+// looks at that one entry: a reconcile's cost does not grow with the deletions remembered.
 func (d *ownDeletions) done(uid types.UID, now time.Time) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for u, t := range d.at {
-		if now.Sub(t) > deletionMemory {
-			delete(d.at, u)
-		}
+	t, ok := d.at[uid]
+	if ok && now.Sub(t) > deletionMemory {
+		delete(d.at, uid)
+		return false
 	}
-	_, ok := d.at[uid]
 	return ok
 }

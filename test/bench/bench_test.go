@@ -388,11 +388,15 @@ func startManager(ctx context.Context, b *testing.B, cfg *rest.Config, ns string
 	wc := &writeCounter{n: map[string]int{}, metaPatches: map[string]int{}}
 	c := rest.CopyConfig(cfg)
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, writes: wc} })
+	cacheOpts, err := controllers.CacheOptions([]string{ns}, "")
+	if err != nil {
+		b.Fatalf("the manager's cache: %v", err)
+	}
 	mgr, err := ctrl.NewManager(c, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
+		Cache:                  cacheOpts,
 		// Each sub-benchmark starts its own manager in this process; their controllers share a name.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})

@@ -40,7 +40,6 @@ import (
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -178,18 +177,14 @@ func startShardManager(t *testing.T, namespaces []string, images image.Resolver,
 			ctrl.SetLogger(logr.Discard())
 		}
 	})
-	watched := map[string]cache.Config{}
-	for _, ns := range namespaces {
-		watched[ns] = cache.Config{}
-	}
 	writes, events, refused := &atomic.Int64{}, &atomic.Int64{}, &atomic.Int64{}
 	c := rest.CopyConfig(cfg)
 	c.QPS, c.Burst = 500, 1000
 	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
 		return countingTransport{next: rt, writes: writes, events: events, refused: refused, fault: fault}
 	})
-	// The cache trims objects as the manager binary's does.
-	cacheOpts, err := controllers.ShardCacheOptions(cache.Options{DefaultNamespaces: watched, DefaultTransform: controllers.TrimForCache}, shard)
+	// The cache is the manager binary's, on the test's namespaces.
+	cacheOpts, err := controllers.CacheOptions(namespaces, shard)
 	if err != nil {
 		t.Fatalf("shard %q: %v", shard, err)
 	}
