@@ -51,7 +51,18 @@ func (r *RolloutReconciler) reconcileReplicaSets(ctx context.Context, s *rollout
 			return res, err
 		}
 	}
-	for rev, want := range out.Scale {
+	if err := r.scaleReplicaSets(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
+	// Deletions wait for the status write (see deleteReplicaSets).
+	s.scaled = true
+	return ctrl.Result{}, nil
+}
+
+// scaleReplicaSets brings the live ReplicaSets to the sizes of the plan. Each patch's answer
+// updates the ReplicaSet in s, so a follow-up plan scales from the new size.
+func (r *RolloutReconciler) scaleReplicaSets(ctx context.Context, s *rolloutScope) error {
+	for rev, want := range s.plan.Scale {
 		rs, ok := s.replicaSets[rev]
 		if !ok || ptrValue(rs.Spec.Replicas, 1) == want || !rs.DeletionTimestamp.IsZero() {
 			continue
@@ -59,13 +70,11 @@ func (r *RolloutReconciler) reconcileReplicaSets(ctx context.Context, s *rollout
 		orig := rs.DeepCopy()
 		rs.Spec.Replicas = &want
 		if err := r.Patch(ctx, rs, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
-			return ctrl.Result{}, fmt.Errorf("scaling ReplicaSet %s to %d: %w", rs.Name, want, err)
+			return fmt.Errorf("scaling ReplicaSet %s to %d: %w", rs.Name, want, err)
 		}
 		ctrl.LoggerFrom(ctx).V(1).Info("Scaled ReplicaSet", "ReplicaSet", rs.Name, "replicas", want)
 	}
-	// Deletions wait for the status write (see deleteReplicaSets).
-	s.scaled = true
-	return ctrl.Result{}, nil
+	return nil
 }
 
 // deleteReplicaSets deletes the ReplicaSets the plan retires. It runs only after the status

@@ -50,7 +50,9 @@ type rolloutScope struct {
 	measurements map[string]plan.GateResult
 
 	// planned
-	plan *plan.Output
+	// input is what the plan was computed from (see follow).
+	input plan.Input
+	plan  *plan.Output
 	// scaled is set once the ReplicaSets were created and scaled as planned; the planned
 	// deletions follow the status write.
 	scaled bool
@@ -111,11 +113,13 @@ func (s *rolloutScope) block(p *plan.Problem) {
 func (s *rolloutScope) queue(ev ...plan.Event) { s.events = append(s.events, ev...) }
 
 // plan runs the pure planner on what was observed. Its Events are emitted after the status
-// write, before the ones the phases queue.
+// write, before the ones the phases queue; its RequeueAfter is added there too, as a follow-up
+// (see follow) may replace the plan meanwhile.
 func (r *RolloutReconciler) plan(_ context.Context, s *rolloutScope) (ctrl.Result, error) {
-	out := plan.Compute(planInput(s))
+	s.input = planInput(s)
+	out := plan.Compute(s.input)
 	s.plan = &out
-	return ctrl.Result{RequeueAfter: out.RequeueAfter}, nil
+	return ctrl.Result{}, nil
 }
 
 // replan plans again once applying the plan found a problem that blocks the rollout: the new

@@ -46,6 +46,7 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 	ro := s.rollout
 	if s.plan != nil {
 		ro.Status = *s.plan.Status.DeepCopy()
+		res = lowestNonZero(res, ctrl.Result{RequeueAfter: s.plan.RequeueAfter})
 	}
 	setConditions(ro, s.plan, retErr)
 	if !equality.Semantic.DeepEqual(s.base.Status, ro.Status) {

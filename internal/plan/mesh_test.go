@@ -78,12 +78,6 @@ func (r *fakeRouter) endRound() {
 	r.stale, r.dropWrite, r.wrote = false, false, false
 }
 
-// splitHolds reports whether the routing t already carries the split s.
-func splitHolds(t Traffic, s Split) bool {
-	return t.StableRevision == s.StableRevision && t.CanaryWeight == s.CanaryWeight &&
-		(s.CanaryRevision == "" || t.CanaryRevision == s.CanaryRevision)
-}
-
 // carries reports whether routing t sends traffic to revision rev, and how many available pods
 // that share needs (0 when unknown: the routes disagree).
 func carries(t Traffic, rev string, n int32) (bool, int32) {
@@ -267,7 +261,31 @@ func (s *sim) checkDrift(i int, in Input, out Output) error {
 // checkMesh asserts the routing invariants after the Output was applied. pre is what the router
 // carried while the round was planned: the controller scales and deletes ReplicaSets before it
 // writes the routing, so every ReplicaSet change must be safe under pre.
-func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
+// follow decides, as the controller does, whether the round's routing write is followed by a
+// second plan (Follow): the router writes (its read is current, the write is taken and it
+// changes the routing), and the write is a planned move, not a drift revert (the controller
+// tells them apart by the routing the last status records, in words).
+func (s *sim) follow(in Input, out Output) (Output, bool) {
+	rt := s.c.router
+	if rt == nil || out.Traffic == nil || rt.stale || rt.dropWrite || splitHolds(*in.Traffic, *out.Traffic) {
+		return out, false
+	}
+	if r := s.c.recorded; r != nil && sameRoutingWords(*r, *out.Traffic) {
+		return out, false
+	}
+	return Follow(in, out)
+}
+
+// sameRoutingWords reports whether two splits read the same in the TrafficRouted condition.
+func sameRoutingWords(a, b Split) bool {
+	return a.StableRevision == b.StableRevision && a.CanaryWeight == b.CanaryWeight &&
+		(a.CanaryWeight == 0 || a.CanaryRevision == b.CanaryRevision)
+}
+
+// checkMesh checks the invariants of traffic routing after a round. first is the round's plan
+// when Follow planned it again after the routing write (out is then the follow-up), nil
+// otherwise.
+func (s *sim) checkMesh(in Input, out Output, pre Traffic, first *Output) []string {
 	c, rt := s.c, s.c.router
 	n := c.n()
 	var bad []string
@@ -314,19 +332,45 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	}
 	// 2 and 4 under the routing the round was planned against: no ReplicaSet is scaled below
 	// what it serves, or deleted while it serves anything.
+	// Deletions, and a follow-up's scales, come after the round's routing write (see
+	// cluster.apply): they are checked against the routing it left.
+	after := pre
+	if rt.wrote {
+		after = now
+	}
 	replicas := map[string]int32{}
 	for _, r := range in.ReplicaSets {
 		replicas[r.Revision] = r.Replicas
 	}
-	for _, rev := range slices.Sorted(mapKeys(out.Scale)) {
-		if ok, need := carries(pre, rev, n); ok && out.Scale[rev] < need && out.Scale[rev] < replicas[rev] {
-			bad = append(bad, fmt.Sprintf("%s scaled to %d while the router sends it traffic that needs %d pods (%s)",
-				rev, out.Scale[rev], need, describeTraffic(pre)))
+	planned, scales := out, []struct {
+		scale map[string]int32
+		under Traffic
+	}{{out.Scale, pre}}
+	if first != nil {
+		planned = *first
+		scales = append(scales[:0], struct {
+			scale map[string]int32
+			under Traffic
+		}{first.Scale, pre}, struct {
+			scale map[string]int32
+			under Traffic
+		}{out.Scale, after})
+	}
+	for _, sc := range scales {
+		for _, rev := range slices.Sorted(mapKeys(sc.scale)) {
+			if ok, need := carries(sc.under, rev, n); ok && sc.scale[rev] < need && sc.scale[rev] < replicas[rev] {
+				bad = append(bad, fmt.Sprintf("%s scaled to %d while the router sends it traffic that needs %d pods (%s)",
+					rev, sc.scale[rev], need, describeTraffic(sc.under)))
+			}
 		}
 	}
-	for _, rev := range out.Delete {
-		if ok, _ := carries(pre, rev, n); ok {
-			bad = append(bad, fmt.Sprintf("%s deleted while the router sends it traffic (%s)", rev, describeTraffic(pre)))
+	deleted := out.Delete
+	if out.Traffic != nil && !rt.wrote {
+		deleted = nil // the routing write failed: the round deleted nothing
+	}
+	for _, rev := range deleted {
+		if ok, _ := carries(after, rev, n); ok {
+			bad = append(bad, fmt.Sprintf("%s deleted while the router sends it traffic (%s)", rev, describeTraffic(after)))
 		}
 	}
 	if rt.wrote {
@@ -338,9 +382,9 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 	}
 	// The canary subset moves to a revision only when it gets weight or has the pods of its
 	// step available (the completed switch labels both subsets with the new stable revision).
-	if t := out.Traffic; t != nil && t.CanaryRevision != "" && t.CanaryWeight == 0 && t.CanaryRevision != pre.CanaryRevision {
+	if t := planned.Traffic; t != nil && t.CanaryRevision != "" && t.CanaryWeight == 0 && t.CanaryRevision != pre.CanaryRevision {
 		want := n
-		if idx := out.Status.CurrentStepIndex; idx != nil {
+		if idx := planned.Status.CurrentStepIndex; idx != nil {
 			want = canaryReplicas(n, weightAt(canarySteps(in.Spec), int(*idx)))
 		}
 		ok := false
@@ -352,14 +396,28 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic) []string {
 		}
 	}
 	// A setWeight step is passed only once the router carries its weight on the new revision
-	// (promote=full skips steps without reaching them).
-	if from, to := in.Status.CurrentStepIndex, out.Status.CurrentStepIndex; from != nil && to != nil &&
-		in.Status.CurrentRevision == in.Desired.Hash && out.Status.CurrentRevision == in.Desired.Hash &&
-		(out.Status.LastAction == nil || out.Status.LastAction.Type != ActionPromoteFull || !out.Status.LastAction.At.Equal(&metav1.Time{Time: in.Now})) {
+	// (promote=full skips steps without reaching them): as the round found it, or, for the
+	// steps a follow-up passed, as the round's routing write left it.
+	passes := []struct {
+		from, to Input
+		under    Traffic
+	}{{in, Input{Status: out.Status}, pre}}
+	if first != nil {
+		passes = []struct {
+			from, to Input
+			under    Traffic
+		}{{in, Input{Status: first.Status}, pre}, {Input{Status: first.Status}, Input{Status: out.Status}, after}}
+	}
+	for _, ps := range passes {
+		from, to := ps.from.Status.CurrentStepIndex, ps.to.Status.CurrentStepIndex
+		if from == nil || to == nil || ps.from.Status.CurrentRevision != in.Desired.Hash || ps.to.Status.CurrentRevision != in.Desired.Hash ||
+			out.Status.LastAction != nil && out.Status.LastAction.Type == ActionPromoteFull && out.Status.LastAction.At.Equal(&metav1.Time{Time: in.Now}) {
+			continue
+		}
 		steps := canarySteps(in.Spec)
 		for j := int(*from); j < int(*to) && j < len(steps); j++ {
-			if w := steps[j].SetWeight; w != nil && *w > 0 && (pre.CanaryWeight != *w || pre.CanaryRevision != in.Desired.Hash) {
-				bad = append(bad, fmt.Sprintf("step %d (setWeight %d) passed while the router carries %s", j, *w, describeTraffic(pre)))
+			if w := steps[j].SetWeight; w != nil && *w > 0 && (ps.under.CanaryWeight != *w || ps.under.CanaryRevision != in.Desired.Hash) {
+				bad = append(bad, fmt.Sprintf("step %d (setWeight %d) passed while the router carries %s", j, *w, describeTraffic(ps.under)))
 			}
 		}
 	}
@@ -458,7 +516,7 @@ func TestRolloutSequencesMesh(t *testing.T) {
 		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
 		"superseded", "restart", "scaled", "converged Healthy", "converged Aborted",
 		"drift", "drift reverted", "stale read", "write dropped", "pod loss",
-		"canary routed", "weight held back", "completion waits for weight 100", "deletion waits for traffic to leave",
+		"canary routed", "weight held back", "completion waits for weight 100", "follow-up", "deletion waits for traffic to leave",
 		"drift while held", "weight lowered during a hold", "weight lowered while blocked", "aborted while blocked",
 	} {
 		if stats[k] == 0 {
@@ -558,5 +616,37 @@ func TestNoWeightToARevisionBeingDeleted(t *testing.T) {
 		if out.Traffic != nil && out.Traffic.CanaryWeight > 0 {
 			t.Errorf("deleting=%v: routes %d%% to %s, which has no live ReplicaSet", deleting, out.Traffic.CanaryWeight, revB)
 		}
+	}
+}
+
+// TestTimedPauseStartsTheNextWeightsPods: during a timed pause the canary gets the pods of the
+// weight that follows it, so the weight moves as soon as the pause ends; the status counts only
+// the pods of the pause's own weight, and a pause{} (which waits for a person) starts none.
+func TestTimedPauseStartsTheNextWeightsPods(t *testing.T) {
+	c := meshHealthy(t, canarySpec(4, setWeight(25), pause(time.Minute), setWeight(75), pause(0)))
+	c.desired = revision(revB)
+	c.settle(t, true)
+	if *c.status.CurrentStepIndex != 1 || c.router.truth.CanaryWeight != 25 {
+		t.Fatalf("setup: step %d, routing %s", *c.status.CurrentStepIndex, describeTraffic(c.router.truth))
+	}
+	if got := c.rs[revB].replicas; got != 3 {
+		t.Errorf("canary runs %d pods during the timed pause at 25%%, want 3 (75%% of 4, the next weight)", got)
+	}
+	if got := c.status.AvailableReplicas; got != 5 {
+		t.Errorf("status counts %d available pods, want 5 (4 stable, 1 for 25%%)", got)
+	}
+	c.now = c.now.Add(time.Minute)
+	out := Compute(c.input())
+	if out.Traffic == nil || out.Traffic.CanaryWeight != 75 {
+		t.Errorf("the pause ended with the pods ready: routes %v, want 75%% at once", out.Traffic)
+	}
+	c.apply(out)
+	c.router.endRound()
+	c.settle(t, true)
+	if *c.status.CurrentStepIndex != 3 || c.status.Phase != cutoverv1alpha1.PhasePaused {
+		t.Fatalf("not at the pause{}: step %d, phase %s", *c.status.CurrentStepIndex, c.status.Phase)
+	}
+	if got := c.rs[revB].replicas; got != 3 {
+		t.Errorf("canary runs %d pods at the pause{}, want 3: a pause that waits for a person starts no pods ahead", got)
 	}
 }

@@ -42,6 +42,9 @@ type planner struct {
 	// name is still taken by one being deleted (see ensure).
 	awaited         string
 	awaitedReplicas int32
+	// counted caps the pods the status counts of a revision below its planned size: a canary
+	// given the pods of the next weight during a timed pause (see runCanary).
+	counted map[string]int32
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -74,6 +77,7 @@ func Compute(in Input) Output {
 	p.announceRevision()
 	if p.pos != nil {
 		p.out.Events = append(p.out.Events, *p.pos)
+		p.out.position = p.pos
 	}
 	p.finishPending()
 	p.aggregate()
@@ -575,6 +579,9 @@ func (p *planner) aggregate() {
 			want = 0
 		case !ok:
 			want = r.Replicas
+		}
+		if c, ok := p.counted[rev]; ok {
+			want = min(want, c)
 		}
 		p.st.Replicas += min(r.Current, want)
 		p.st.ReadyReplicas += min(r.Ready, want)

@@ -652,36 +652,61 @@ func TestCompute(t *testing.T) {
 			},
 		},
 		{
-			name: "mesh: completion deletes the old ReplicaSet only once the router carries 100% to the new revision",
+			name: "mesh: completion labels both subsets with the new revision and deletes the old ReplicaSet in one round",
 			setup: func(t *testing.T) *cluster {
 				c := meshAtPause(t)
 				c.actions.Promote = cutoverv1alpha1.ValueTrue
 				step(t, c) // B scaled to 4, now all available; the router still carries 50%
 				return c
 			},
+			// No round of 100% on the canary subset first: the DestinationRule written first
+			// sends every route to B, and A goes once that write and the status write succeeded.
 			want: expect{
-				scale: map[string]int32{revA: 4, revB: 4}, phase: cutoverv1alpha1.PhaseProgressing,
-				stable: revA, step: ptr(int32(2)), weight: ptr(int32(100)),
-				traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 100},
+				scale: map[string]int32{revB: 4}, delete: []string{revA}, events: []string{EventCompleted},
+				phase: cutoverv1alpha1.PhaseHealthy, stable: revB, current: revB, stepNil: true,
+				traffic: &Split{StableRevision: revB, CanaryRevision: revB, CanaryWeight: 0},
 			},
 			after: func(t *testing.T, c *cluster) {
-				// The write did not land: the router still carries 50%, so A stays.
-				c.router.truth.CanaryWeight = 50
-				next(t, c, expect{
-					scale: map[string]int32{revA: 4, revB: 4}, phase: cutoverv1alpha1.PhaseProgressing,
-					stable: revA, step: ptr(int32(2)), traffic: &Split{StableRevision: revA, CanaryRevision: revB, CanaryWeight: 100},
-				})
-				// 100% observed: B is stable, both subsets select it, A goes.
-				next(t, c, expect{
-					scale: map[string]int32{revB: 4}, delete: []string{revA}, events: []string{EventCompleted},
-					phase: cutoverv1alpha1.PhaseHealthy, stable: revB, current: revB, stepNil: true,
-					traffic: &Split{StableRevision: revB, CanaryRevision: revB, CanaryWeight: 0},
-				})
+				if want := (Traffic{StableRevision: revB, CanaryRevision: revB}); c.router.truth != want || len(c.rs) != 1 {
+					t.Errorf("after the round: routing %s, ReplicaSets %s", describeTraffic(c.router.truth), describeRS(c))
+				}
 				if err := fixpoint(c); err != nil {
 					t.Error(err)
 				}
-				if want := (Traffic{StableRevision: revB, CanaryRevision: revB}); c.router.truth != want || len(c.rs) != 1 {
-					t.Errorf("after settling: routing %s, ReplicaSets %s", describeTraffic(c.router.truth), describeRS(c))
+			},
+		},
+		{
+			name: "mesh: a completion whose routing write fails keeps the old ReplicaSet until the routing leaves it",
+			setup: func(t *testing.T) *cluster {
+				c := meshAtPause(t)
+				c.actions.Promote = cutoverv1alpha1.ValueTrue
+				step(t, c)
+				c.router.dropWrite = true
+				return c
+			},
+			want: expect{
+				scale: map[string]int32{revB: 4}, delete: []string{revA}, events: []string{EventCompleted},
+				phase: cutoverv1alpha1.PhaseHealthy, stable: revB, current: revB, stepNil: true,
+				traffic: &Split{StableRevision: revB, CanaryRevision: revB, CanaryWeight: 0},
+			},
+			after: func(t *testing.T, c *cluster) {
+				// The controller deleted nothing: the write failed. The next round routes again
+				// and deletes A only once the router is seen off it.
+				if c.live(revA) == nil {
+					t.Fatalf("A deleted although the routing write failed")
+				}
+				c.router.endRound()
+				next(t, c, expect{
+					scale: map[string]int32{revA: 4, revB: 4}, phase: cutoverv1alpha1.PhaseHealthy, stable: revB, current: revB,
+					stepNil: true, traffic: &Split{StableRevision: revB, CanaryWeight: 0},
+				})
+				c.router.endRound()
+				next(t, c, expect{
+					scale: map[string]int32{revB: 4}, delete: []string{revA}, phase: cutoverv1alpha1.PhaseHealthy,
+					stable: revB, current: revB, stepNil: true, traffic: &Split{StableRevision: revB, CanaryWeight: 0},
+				})
+				if err := fixpoint(c); err != nil {
+					t.Error(err)
 				}
 			},
 		},

@@ -74,6 +74,8 @@ type cluster struct {
 	// createWaited reports that the last apply could not create a ReplicaSet: the name was
 	// still taken by one being deleted.
 	createWaited bool
+	// recorded is the routing the status records as planned (see writeStatus).
+	recorded *Split
 }
 
 func newCluster(spec cutoverv1alpha1.RolloutSpec, desired string) *cluster {
@@ -163,7 +165,7 @@ func (c *cluster) apply(out Output) []string {
 			bad = append(bad, fmt.Sprintf("Create %s while its ReplicaSet is still being deleted: the round stops at the create", out.Create))
 			c.createWaited = true
 			c.removeAnnotations(out, &bad)
-			c.status = *out.Status.DeepCopy()
+			c.writeStatus(out)
 			return bad
 		case ok:
 			bad = append(bad, fmt.Sprintf("Create %s: its ReplicaSet already exists", out.Create))
@@ -174,6 +176,42 @@ func (c *cluster) apply(out Output) []string {
 		}
 		c.rs[out.Create] = r
 	}
+	bad = append(bad, c.applyScales(out)...)
+	// Deletions are checked against the Services as the round found them.
+	activeBefore := c.activeService
+	if out.Services != nil && out.Services.Active != "" {
+		c.activeService = out.Services.Active
+	}
+	switch {
+	case out.Traffic == nil:
+	case c.router == nil:
+		bad = append(bad, fmt.Sprintf("Traffic %+v without a traffic router", *out.Traffic))
+	default:
+		bad = append(bad, c.router.write(*out.Traffic)...)
+	}
+	// The controller deletes only once the round's routing write (and its status write) went
+	// through: a failed write stops the round before any deletion.
+	if c.router == nil || out.Traffic == nil || !c.router.dropWrite {
+		bad = append(bad, c.applyDeletes(out, activeBefore)...)
+	}
+	c.removeAnnotations(out, &bad)
+	c.writeStatus(out)
+	return bad
+}
+
+// writeStatus stores the status of out, and the routing it records (the TrafficRouted
+// condition the controller compares a plan with to tell a planned move from a drift revert).
+func (c *cluster) writeStatus(out Output) {
+	c.status = *out.Status.DeepCopy()
+	if out.Traffic != nil {
+		t := *out.Traffic
+		c.recorded = &t
+	}
+}
+
+// applyScales scales the ReplicaSets as out asks.
+func (c *cluster) applyScales(out Output) []string {
+	var bad []string
 	for _, rev := range slices.Sorted(mapKeys(out.Scale)) {
 		n := out.Scale[rev]
 		r, ok := c.rs[rev]
@@ -189,6 +227,13 @@ func (c *cluster) apply(out Output) []string {
 			c.scale(r, n)
 		}
 	}
+	return bad
+}
+
+// applyDeletes deletes the ReplicaSets out retires; activeBefore is the revision the active
+// Service selected when the round began.
+func (c *cluster) applyDeletes(out Output, activeBefore string) []string {
+	var bad []string
 	for _, rev := range out.Delete {
 		if rev == out.Status.StableRevision {
 			bad = append(bad, fmt.Sprintf("Delete %s, the stable revision", rev))
@@ -208,26 +253,35 @@ func (c *cluster) apply(out Output) []string {
 		case r.deleting:
 			bad = append(bad, fmt.Sprintf("Delete %s, which is being deleted already", rev))
 		}
-		if rev == c.activeService && c.spec.Strategy.BlueGreen != nil {
-			// The controller deletes ReplicaSets before it points the Services.
+		if rev == activeBefore && c.spec.Strategy.BlueGreen != nil {
+			// Checked as if the controller deleted ReplicaSets before it points the
+			// Services (it deletes after): a deletion never counts on this round's switch.
 			bad = append(bad, fmt.Sprintf("Delete %s while the active Service selects it", rev))
 		}
 		if ok && !r.deleting {
 			c.remove(rev)
 		}
 	}
-	if out.Services != nil && out.Services.Active != "" {
-		c.activeService = out.Services.Active
+	return bad
+}
+
+// applyFollowed does what the controller does with a round whose routing write Follow planned
+// again: first's creates, scales and routing, then the follow-up's scales, its deletions, its
+// status and the annotations both consumed.
+func (c *cluster) applyFollowed(first, follow Output) []string {
+	activeBefore := c.activeService
+	noDeletes := first
+	noDeletes.Delete = nil
+	saved, recorded := c.status, c.recorded
+	bad := c.apply(noDeletes)
+	if !c.router.wrote {
+		bad = append(bad, "Follow used although the routing write failed")
 	}
-	switch {
-	case out.Traffic == nil:
-	case c.router == nil:
-		bad = append(bad, fmt.Sprintf("Traffic %+v without a traffic router", *out.Traffic))
-	default:
-		bad = append(bad, c.router.write(*out.Traffic)...)
-	}
-	c.removeAnnotations(out, &bad)
-	c.status = *out.Status.DeepCopy()
+	c.status, c.recorded = saved, recorded
+	bad = append(bad, c.applyScales(follow)...)
+	bad = append(bad, c.applyDeletes(follow, activeBefore)...)
+	c.removeAnnotations(follow, &bad)
+	c.writeStatus(follow)
 	return bad
 }
 
@@ -661,7 +715,18 @@ func (s *sim) run() error {
 			}
 		}
 		s.c.measurements = nil
-		bad := s.c.apply(out)
+		var bad []string
+		var first *Output
+		if f, ok := s.follow(in, out); ok {
+			s.logf("  follow-up after the routing write:\n%s", describe(i, in, f))
+			s.count("follow-up")
+			planned := out
+			first = &planned
+			bad = s.c.applyFollowed(out, f)
+			out = f
+		} else {
+			bad = s.c.apply(out)
+		}
 		if s.c.createWaited {
 			s.logf("  world: %s not created: its name is still taken by the ReplicaSet being deleted", out.Create)
 			s.count("create waits for a deleted ReplicaSet")
@@ -670,7 +735,7 @@ func (s *sim) run() error {
 		bad = append(bad, s.checkGates(in, out)...)
 		bad = append(bad, s.checkSwitch(in, out)...)
 		if s.c.router != nil {
-			bad = append(bad, s.checkMesh(in, out, pre)...)
+			bad = append(bad, s.checkMesh(in, out, pre, first)...)
 			s.c.router.endRound()
 		}
 		if len(bad) > 0 {

@@ -220,10 +220,7 @@ func (p *planner) runCanary(stable string, ap approval) {
 		// With a traffic router the stable revision serves at full size until the switch is
 		// complete; the canary gets traffic, not a share of the stable's pods.
 		stableWant = p.n
-		// A step to a lower weight moves the traffic first: the ReplicaSets are scaled before
-		// the routing is written, so the canary keeps the pods the observed weight needs until
-		// the router reports the lower one.
-		scale = max(want, min(p.serving(d), p.rs[d].Replicas))
+		scale = p.meshCanaryScale(steps, idx, want)
 	}
 	p.ensure(d, scale)
 	p.ensure(stable, stableWant)
@@ -233,11 +230,35 @@ func (p *planner) runCanary(stable string, ap approval) {
 	}
 	p.retireOthers(stable, stableWant, stable, d)
 
-	if idx >= len(steps) && p.available(d, p.n) && p.routed(d, 100) {
+	// With a router the completion itself moves the traffic (see complete): the weight does
+	// not go to 100% on the canary subset first.
+	if idx >= len(steps) && p.available(d, p.n) && (p.mesh() || p.routed(d, 100)) {
 		p.complete(stable)
 		return
 	}
 	p.waitAt(idx, steps, stable, want)
+}
+
+// meshCanaryScale is the size of the canary's ReplicaSet at step idx with a traffic router; want
+// is the pods the step's weight needs.
+func (p *planner) meshCanaryScale(steps []cutoverv1alpha1.CanaryStep, idx int, want int32) int32 {
+	d := p.in.Desired.Hash
+	// A step to a lower weight moves the traffic first: the ReplicaSets are scaled before the
+	// routing is written, so the canary keeps the pods the observed weight needs until the
+	// router reports the lower one.
+	scale := max(want, min(p.serving(d), p.rs[d].Replicas))
+	// During a timed pause the canary gets the pods of the weight that follows it, so that
+	// when the pause ends the weight moves (or the rollout completes) at once, without waiting
+	// for pods to start. A pause{} waits for a person, for any time: its canary keeps the pods
+	// of its own weight.
+	if ahead := canaryReplicas(p.n, weightAt(steps, idx+1)); idx < len(steps) && steps[idx].Pause != nil &&
+		steps[idx].Pause.Duration != nil && ahead > scale {
+		// The status counts the pods of the pause's own weight: the ones started early
+		// becoming available is no news worth a status write.
+		p.counted = map[string]int32{d: scale}
+		return ahead
+	}
+	return scale
 }
 
 // stepDone reports whether the step at the current index is finished; w is the weight the step
@@ -343,7 +364,12 @@ func (p *planner) complete(stable string) {
 	p.st.CurrentStepIndex = nil
 	p.st.CanaryWeight = 100
 	p.finishBackgroundGates()
-	if p.free(stable) {
+	// With a router, this round's split labels the stable subset with d, the canary subset
+	// already selecting it: the old revision carries nothing once that write lands. The
+	// controller deletes only after the routing write and the status write of the round
+	// succeeded, so the old ReplicaSet goes in this round, without a round of 100% on the
+	// canary subset before the relabelling.
+	if p.mesh() || p.free(stable) {
 		p.position(EventCompleted, fmt.Sprintf("revision %s is stable; revision %s is torn down", d, stable))
 		delete(p.out.Scale, stable)
 		p.out.Delete = append(p.out.Delete, stable)
@@ -355,7 +381,9 @@ func (p *planner) complete(stable string) {
 		p.out.Scale[stable] = p.rs[stable].Replicas
 	}
 	if p.mesh() {
-		// Both subsets select the new revision; the stable subset takes all traffic again.
+		// Both subsets select the new revision, which has all its pods available; the stable
+		// subset takes all traffic again. The router writes the DestinationRule first, so from
+		// its write on every route goes to d, whatever the weights still say.
 		p.out.Traffic = &Split{StableRevision: d, CanaryRevision: d, CanaryWeight: 0}
 	}
 	p.pointServices(d, d)

@@ -127,6 +127,10 @@ type Output struct {
 	RequeueAfter time.Duration
 	// Notes explain the decisions, for logs.
 	Notes []string
+
+	// position is the Event saying where the rollout stands after this round, the last of
+	// Events (see planner.position); Follow replaces it with the follow-up's.
+	position *Event
 }
 
 // State is the planner's verdict on where the rollout stands.

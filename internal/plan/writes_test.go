@@ -4,6 +4,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
@@ -157,4 +160,85 @@ func TestCountsLeaveOutAScaleDownInProgress(t *testing.T) {
 		scale: map[string]int32{revA: 2, revB: 2}, phase: cutoverv1alpha1.PhaseProgressing,
 		step: ptr(int32(3)), noOp: true, requeue: out.RequeueAfter,
 	})
+}
+
+// TestMeshCanaryWritesWithFollow plays the controller with Follow on the benchmark's Istio
+// canary (2 replicas; setWeight 20, pause 1s, setWeight 50, pause 1s), pods available as soon as
+// they are asked for, and counts the writes of one revision from its template to Healthy: at
+// most 3 per step (12) and one Event per step. The ideal world leaves only the writes the
+// rollout cannot do without: the ReplicaSet's create, the DestinationRule's canary label and the
+// weight with the status of the step reached (the pause entered), the next weight with the
+// canary's pods for the end, then the relabelled subsets, the status and the old ReplicaSet's
+// deletion.
+func TestMeshCanaryWritesWithFollow(t *testing.T) {
+	steps := []cutoverv1alpha1.CanaryStep{setWeight(20), pause(time.Second), setWeight(50), pause(time.Second)}
+	c := meshHealthy(t, canarySpec(2, steps...))
+	c.desired = revision(revB)
+	writes, kinds := 0, map[string]int{}
+	count := func(kind string, n int) { writes += n; kinds[kind] += n }
+	var events []string
+	for round := 0; round < 20; round++ {
+		in := c.input()
+		out := Compute(in)
+		if noOp(in, out) == "" {
+			if c.status.Phase == cutoverv1alpha1.PhaseHealthy {
+				break
+			}
+			c.now = c.now.Add(out.RequeueAfter) // a pause runs out
+			continue
+		}
+		before := c.router.truth
+		final := out
+		if f, ok := Follow(in, out); ok && !splitHolds(*in.Traffic, *out.Traffic) {
+			final = f
+			if bad := c.applyFollowed(out, f); len(bad) > 0 {
+				t.Fatalf("round %d: %v", round, bad)
+			}
+		} else if bad := c.apply(out); len(bad) > 0 {
+			t.Fatalf("round %d: %v", round, bad)
+		}
+		if out.Create != "" {
+			count("create", 1)
+		}
+		for rev, n := range final.Scale {
+			if r := scaledFrom(in, rev); r >= 0 && r != n {
+				count("scale", 1)
+			}
+		}
+		if !equality.Semantic.DeepEqual(in.Status, final.Status) {
+			count("status", 1)
+		}
+		now := c.router.truth
+		if now.StableRevision != before.StableRevision || now.CanaryRevision != before.CanaryRevision {
+			count("DestinationRule", 1)
+		}
+		if now.CanaryWeight != before.CanaryWeight {
+			count("VirtualService", 1)
+		}
+		count("delete", len(final.Delete))
+		events = append(events, reasons(final.Events)...)
+		c.allAvailable()
+		c.router.endRound()
+	}
+	if c.status.Phase != cutoverv1alpha1.PhaseHealthy || c.status.StableRevision != revB {
+		t.Fatalf("not completed: %s %s", c.status.Phase, c.status.Message)
+	}
+	t.Logf("writes %d %v, Events %v", writes, kinds, events)
+	if writes > 3*len(steps) {
+		t.Errorf("%d writes for %d steps (%v), want at most %d", writes, len(steps), kinds, 3*len(steps))
+	}
+	want := []string{EventRevisionCreated, EventPaused, EventPaused, EventCompleted}
+	if !slices.Equal(events, want) {
+		t.Errorf("Events %v, want %v", events, want)
+	}
+}
+
+// scaledFrom is the replicas of rev's live ReplicaSet in in, -1 when it has none.
+func scaledFrom(in Input, rev string) int32 {
+	for _, r := range in.ReplicaSets {
+		if r.Revision == rev && !r.Deleting {
+			return r.Replicas
+		}
+	}
+	return -1
 }

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
@@ -93,6 +94,54 @@ func TestWritesPerCanaryStep(t *testing.T) {
 	// Two scales, the status write recording the promote, the annotation's removal, and the
 	// status write of the step reached; Promoted and Paused.
 	withinBudget(t, g, "promote → pause{} at 50%", writes, events, 4)
+}
+
+// TestWritesPerIstioCanaryStep counts the manager's writes while one Istio canary (2 replicas;
+// setWeight 20, pause 1s, setWeight 50, pause 1s, as in the scale benchmark) goes from a new
+// template to Healthy, the old ReplicaSet deleted: at most 3 writes per step, one Event per
+// step, none refused. The test plays the ReplicaSet controller, reporting every ReplicaSet
+// available.
+func TestWritesPerIstioCanaryStep(t *testing.T) {
+	g := newTestGomega(t)
+	ns := newNamespace(t)
+	istioObjects(g, ns)
+	m := startManager(t, ns, nil)
+	ctx := context.Background()
+
+	ro := istioRollout(ns, "web", digestImage(1))
+	ro.Spec.Replicas = ptr.To[int32](2)
+	second := &metav1.Duration{Duration: time.Second}
+	ro.Spec.Strategy.Canary.Steps = []cutoverv1alpha1.CanaryStep{
+		{SetWeight: ptr.To[int32](20)}, {Pause: &cutoverv1alpha1.PauseStep{Duration: second}},
+		{SetWeight: ptr.To[int32](50)}, {Pause: &cutoverv1alpha1.PauseStep{Duration: second}},
+	}
+	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
+	var stable string
+	g.Eventually(func(g Gomega) {
+		markAvailable(g, ns, "web")
+		r := getRollout(g, ns, "web")
+		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy), r.Status.Message)
+		stable = r.Status.StableRevision
+	}).Should(Succeed())
+
+	writes, events := m.phase(g, func() {
+		setImage(g, ns, "web", digestImage(2))
+		g.Eventually(func(g Gomega) {
+			markAvailable(g, ns, "web")
+			r := getRollout(g, ns, "web")
+			g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy), r.Status.Message)
+			g.Expect(r.Status.StableRevision).NotTo(Equal(stable))
+			g.Expect(sizes(g, ns, "web")).NotTo(HaveKey(stable))
+		}).Should(Succeed())
+	}, func(g Gomega) { markAvailable(g, ns, "web") })
+	const steps = 4
+	t.Logf("new template → Healthy over %d steps: %d writes and %d Events", steps, writes, events)
+	// The ReplicaSet's create and delete, two weights and the switch's VirtualService patch,
+	// the DestinationRule's two labels, and a status write: what the counter must see at least.
+	g.Expect(writes).To(BeNumerically(">=", 9))
+	g.Expect(writes).To(BeNumerically("<=", steps*maxWritesPerStep), "writes for 4 Istio canary steps")
+	g.Expect(events).To(Equal(int64(steps*maxEventsPerStep)), "Events: RevisionCreated, Paused twice, Completed")
+	g.Expect(m.refused.Load()).To(BeZero(), "writes refused")
 }
 
 // withinBudget checks the writes and Events of a phase of two canary steps against the budget:
