@@ -65,7 +65,7 @@ test: manifests generate fmt vet test-unit test-fuzz test-integration test-e2e #
 
 .PHONY: test-unit
 test-unit: ## Unit tests: pure packages and controllers with fakes; no API server. test/install renders config/default and the Helm chart and compares them.
-	go test ./api/... ./internal/... ./controllers/... ./test/utils/... ./test/install/... ./test/imagebuild/... ./test/gitops/... ./hack/demo/...
+	go test ./api/... ./internal/... ./controllers/... ./test/utils/... ./test/install/... ./test/imagebuild/... ./test/gitops/... ./test/bench/... ./hack/demo/...
 
 FUZZTIME ?= 10s
 .PHONY: test-fuzz
@@ -86,11 +86,14 @@ test-e2e: control-plane build ## End-to-end tests on the local control plane (st
 		go test -tags=e2e ./test/e2e/... -v -timeout 30m
 
 .PHONY: bench
-bench: control-plane ## Benchmarks: on envtest, 200 Rollouts (in-process manager) and 1,000 Istio Rollouts (the manager binary); then 200 Istio Rollouts on the local control plane with kwok pods (started and stopped here).
-	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/bench/... -run '^$$' -bench . -benchtime 1x -timeout 30m
+bench: control-plane ## Benchmarks: on envtest, 200 Rollouts (in-process manager), 200 Rollouts with and without Istio and 1,000 Istio Rollouts (the manager binary); then 200 Rollouts with and without Istio on the local control plane with kwok pods (started and stopped here).
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" CUTOVER_BENCH_SCALE=200 CUTOVER_BENCH_ROUTING=istio,none \
+		go test ./test/bench/... -run '^$$' -bench 'Canary200|Scale' -benchtime 1x -timeout 30m
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" CUTOVER_BENCH_SCALE=1000 \
+		go test ./test/bench/... -run '^$$' -bench Scale -benchtime 1x -timeout 30m
 	@trap '$(MAKE) --no-print-directory cluster-down' EXIT; \
 	$(MAKE) --no-print-directory cluster-up; \
-	CUTOVER_BENCH_KUBECONFIG="$(CLUSTER_DIR)/kubeconfig" CUTOVER_BENCH_SCALE=200 \
+	CUTOVER_BENCH_KUBECONFIG="$(CLUSTER_DIR)/kubeconfig" CUTOVER_BENCH_SCALE=200 CUTOVER_BENCH_ROUTING=istio,none \
 		go test ./test/bench/... -run '^$$' -bench Scale -benchtime 1x -timeout 30m
 
 .PHONY: bench-scale

@@ -170,7 +170,7 @@ func runScenario(b *testing.B, cfg *rest.Config, sc scenario) string {
 	ns := nsObj.Name
 
 	obs := startObserver(ctx, b, cfg, driver, ns)
-	mgr := startManager(ctx, b, cfg, ns, sc.concurrency)
+	mgr := startManager(ctx, b, cfg, ns, sc.concurrency, obs.book)
 
 	names := make([]string, sc.rollouts)
 	for i := range names {
@@ -248,6 +248,8 @@ func runScenario(b *testing.B, cfg *rest.Config, sc scenario) string {
 	b.ReportMetric(float64(events)/float64(steps), "events/step")
 	b.ReportMetric(float64(createNonEvent)/float64(steps), "create-writes/step")
 	b.ReportMetric(float64(createEvents)/float64(steps), "create-events/step")
+	b.ReportMetric(float64(cw.refused()+pw.refused()), "refused")
+	b.ReportMetric(float64(cw.noOps()+pw.noOps()), "no-op")
 
 	var t strings.Builder
 	fmt.Fprintf(&t, "\n## %s: %d Rollouts × %d replicas, manager concurrency %d, changes in waves of %d\n",
@@ -276,6 +278,8 @@ func runScenario(b *testing.B, cfg *rest.Config, sc scenario) string {
 			float64(ph.w.total()-ev)/float64(steps), float64(ph.w.total()-ev)/float64(len(names)))
 		fmt.Fprintf(&t, "%-42s %8d %10.2f %12.2f   goal ≤ 1 per step\n", "= events", ev,
 			float64(ev)/float64(steps), float64(ev)/float64(len(names)))
+		fmt.Fprintf(&t, "%-42s %8d %10s %12s   goal 0\n", "refused (→ status ≥ 300)", ph.w.refused(), "", "")
+		fmt.Fprintf(&t, "%-42s %8d %10s %12s   goal 0\n", "no-op (changed nothing)", ph.w.noOps(), "", "")
 	}
 	fmt.Fprintf(&t, "Rollouts whose promote annotation was removed more than once: %d of %d\n", promotePhase.repeated, len(names))
 	fmt.Fprintf(&t, "\nwhere the time goes%22s %14s\n", "create phase", "promote phase")
@@ -383,11 +387,13 @@ type manager struct {
 
 // startManager starts a Cutover manager on namespace ns, as main.go builds it, with an HTTP
 // transport that counts its writes. It stops when ctx is cancelled.
-func startManager(ctx context.Context, b *testing.B, cfg *rest.Config, ns string, concurrency int) *manager {
+func startManager(ctx context.Context, b *testing.B, cfg *rest.Config, ns string, concurrency int, book *rvBook) *manager {
 	b.Helper()
 	wc := &writeCounter{n: map[string]int{}, metaPatches: map[string]int{}}
 	c := rest.CopyConfig(cfg)
-	c.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countingTransport{next: rt, writes: wc} })
+	c.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return countingTransport{next: rt, writes: wc, book: book}
+	})
 	cacheOpts, err := controllers.CacheOptions([]string{ns}, "")
 	if err != nil {
 		b.Fatalf("the manager's cache: %v", err)
@@ -611,6 +617,9 @@ func (c counts) keys() []string {
 type countingTransport struct {
 	next   http.RoundTripper
 	writes *writeCounter
+	// book tells the writes that changed nothing (counted as "<resource> <verb> (no-op)");
+	// nil tells none.
+	book *rvBook
 }
 
 func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -627,6 +636,13 @@ func (c countingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if code >= 300 {
 		// A refused write (409 for a stale copy) still costs the API server a request.
 		key += fmt.Sprintf(" → %d", code)
+	} else if obj := objectKey(req.URL.Path); c.book != nil && obj != "" &&
+		(req.Method == http.MethodPatch || req.Method == http.MethodPut) {
+		rv := responseVersion(resp)
+		if c.book.before(obj, rv, start) {
+			key += noOpSuffix
+		}
+		c.book.saw(obj, rv, time.Now())
 	}
 	c.writes.trace(req, code)
 	c.writes.add(key, req.URL.Path, time.Since(start))
@@ -683,6 +699,8 @@ type observer struct {
 	queue workqueue.TypedInterface[types.NamespacedName]
 	// timeout bounds each waitFor; phaseTimeout when zero.
 	timeout time.Duration
+	// book records the resourceVersions the informers see, to tell the manager's no-op writes.
+	book *rvBook
 }
 
 // startObserver starts an informer cache on namespace ns (its own connection, whose requests
@@ -708,6 +726,7 @@ func startObserverWith(ctx context.Context, b *testing.B, cfg *rest.Config, driv
 		trigger: map[mark]map[string]time.Time{markCreate: {}, markPromote: {}},
 		seen:    map[mark]map[string]time.Time{markCreate: {}, markPromote: {}},
 		queue:   workqueue.NewTyped[types.NamespacedName](),
+		book:    newRVBook(),
 	}
 	inf, err := c.GetInformer(ctx, &appsv1.ReplicaSet{})
 	if err != nil {
@@ -717,6 +736,7 @@ func startObserverWith(ctx context.Context, b *testing.B, cfg *rest.Config, driv
 		AddFunc: func(obj any) {
 			now := time.Now()
 			if rs, ok := obj.(*appsv1.ReplicaSet); ok {
+				o.book.saw("replicasets/"+rs.Namespace+"/"+rs.Name, rs.ResourceVersion, now)
 				o.onAdd(rs, now)
 				if playReplicaSets {
 					o.enqueue(rs)
@@ -728,6 +748,7 @@ func startObserverWith(ctx context.Context, b *testing.B, cfg *rest.Config, driv
 			old, ok1 := oldObj.(*appsv1.ReplicaSet)
 			rs, ok2 := newObj.(*appsv1.ReplicaSet)
 			if ok1 && ok2 {
+				o.book.saw("replicasets/"+rs.Namespace+"/"+rs.Name, rs.ResourceVersion, now)
 				o.onUpdate(old, rs, now)
 				if playReplicaSets {
 					o.enqueue(rs)
@@ -737,9 +758,7 @@ func startObserverWith(ctx context.Context, b *testing.B, cfg *rest.Config, driv
 	}); err != nil {
 		b.Fatalf("adding the ReplicaSet handler: %v", err)
 	}
-	if _, err := c.GetInformer(ctx, &cutoverv1alpha1.Rollout{}); err != nil {
-		b.Fatalf("getting the Rollout informer: %v", err)
-	}
+	o.recordVersions(ctx, b, &cutoverv1alpha1.Rollout{}, "rollouts")
 	cctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -765,12 +784,33 @@ func startObserverWith(ctx context.Context, b *testing.B, cfg *rest.Config, driv
 
 // changeImage writes a new image to a Rollout's first container, and starts the clock of its
 // create latency (markCreate) around that write.
+// recordVersions feeds the resourceVersions of every object of obj's kind that the observer's cache
+// sees into the book, under resource.
+func (o *observer) recordVersions(ctx context.Context, b *testing.B, obj client.Object, resource string) {
+	b.Helper()
+	inf, err := o.cache.GetInformer(ctx, obj)
+	if err != nil {
+		b.Fatalf("getting the %s informer: %v", resource, err)
+	}
+	saw := func(x any) {
+		if m, ok := x.(metav1.Object); ok {
+			o.book.saw(resource+"/"+m.GetNamespace()+"/"+m.GetName(), m.GetResourceVersion(), time.Now())
+		}
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: saw, UpdateFunc: func(_, x any) { saw(x) },
+	}); err != nil {
+		b.Fatalf("adding the %s handler: %v", resource, err)
+	}
+}
+
 func (o *observer) changeImage(ctx context.Context, name, image string) error {
 	o.arm(name, markCreate)
 	patch := fmt.Sprintf(`[{"op":"replace","path":"/spec/template/spec/containers/0/image","value":%q}]`, image)
-	err := o.driver.Patch(ctx, &cutoverv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: o.ns, Name: name}},
-		client.RawPatch(types.JSONPatchType, []byte(patch)))
+	ro := &cutoverv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Namespace: o.ns, Name: name}}
+	err := o.driver.Patch(ctx, ro, client.RawPatch(types.JSONPatchType, []byte(patch)))
 	o.triggered(name, markCreate)
+	o.book.saw("rollouts/"+o.ns+"/"+name, ro.ResourceVersion, time.Now())
 	return err
 }
 

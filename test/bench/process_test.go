@@ -64,10 +64,10 @@ type managerProcess struct {
 // addresses it binds (free ports of 127.0.0.1) and the log level. It talks to the API server
 // through a reverse proxy in this process, whose transport counts every write as the in-process
 // benchmark does. The process is killed when the benchmark ends.
-func startManagerProcess(ctx context.Context, b *testing.B, cfg *rest.Config, bin string) *managerProcess {
+func startManagerProcess(ctx context.Context, b *testing.B, cfg *rest.Config, bin string, book *rvBook) *managerProcess {
 	b.Helper()
 	wc := &writeCounter{n: map[string]int{}, metaPatches: map[string]int{}}
-	proxyURL := startCountingProxy(b, cfg, wc)
+	proxyURL := startCountingProxy(b, cfg, wc, book)
 	dir := b.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	kc := fmt.Sprintf(`apiVersion: v1
@@ -120,7 +120,7 @@ current-context: bench
 
 // startCountingProxy serves a reverse proxy to the API server on plain HTTP (127.0.0.1 only),
 // authenticating as cfg's user and counting the writes that pass, and returns its URL.
-func startCountingProxy(b *testing.B, cfg *rest.Config, wc *writeCounter) string {
+func startCountingProxy(b *testing.B, cfg *rest.Config, wc *writeCounter, book *rvBook) string {
 	b.Helper()
 	target, err := url.Parse(cfg.Host)
 	if err != nil {
@@ -132,7 +132,7 @@ func startCountingProxy(b *testing.B, cfg *rest.Config, wc *writeCounter) string
 	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite:       func(r *httputil.ProxyRequest) { r.SetURL(target) },
-		Transport:     countingTransport{next: rt, writes: wc},
+		Transport:     countingTransport{next: rt, writes: wc, book: book},
 		FlushInterval: -1, // watches stream
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")

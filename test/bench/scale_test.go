@@ -42,7 +42,9 @@ import (
 )
 
 // Scale scenario parameters. CUTOVER_BENCH_SCALE lists the sizes (comma-separated); `make
-// bench` runs 1000, `make bench-scale` runs 1000 and 5000.
+// bench` runs 1000, `make bench-scale` runs 1000 and 5000. CUTOVER_BENCH_ROUTING lists the
+// traffic routings to run each size with: istio (the default) and none (a replica-ratio
+// canary, Service only).
 const (
 	defaultScale  = "1000"
 	scaleReplicas = 2
@@ -76,13 +78,22 @@ func BenchmarkScale(b *testing.B) {
 		if err != nil || n <= 0 {
 			b.Fatalf("CUTOVER_BENCH_SCALE: %q is not a positive number", f)
 		}
-		name := fmt.Sprintf("rollouts-%d", n)
-		if kubeconfig != "" {
-			name = "kwok-" + name
+		for _, routing := range strings.Split(envString("CUTOVER_BENCH_ROUTING", "istio"), ",") {
+			mesh := strings.TrimSpace(routing) == "istio"
+			if !mesh && strings.TrimSpace(routing) != "none" {
+				b.Fatalf("CUTOVER_BENCH_ROUTING: %q is neither istio nor none", routing)
+			}
+			name := fmt.Sprintf("rollouts-%d", n)
+			if kubeconfig != "" {
+				name = "kwok-" + name
+			}
+			if !mesh {
+				name += "-no-mesh"
+			}
+			b.Run(name, func(b *testing.B) {
+				tables = append(tables, runScale(b, assets, kubeconfig, bin, n, mesh))
+			})
 		}
-		b.Run(name, func(b *testing.B) {
-			tables = append(tables, runScale(b, assets, kubeconfig, bin, n))
-		})
 	}
 	fmt.Print(strings.Join(tables, ""))
 }
@@ -90,6 +101,7 @@ func BenchmarkScale(b *testing.B) {
 // scaleResult is what one size measured.
 type scaleResult struct {
 	n                   int
+	mesh                bool
 	setup               time.Duration
 	heapInuse, rss      uint64
 	peakRSS             uint64
@@ -102,7 +114,7 @@ type scaleResult struct {
 	heapProfile, cpuPro string
 }
 
-func runScale(b *testing.B, assets, kubeconfig, bin string, n int) string {
+func runScale(b *testing.B, assets, kubeconfig, bin string, n int, mesh bool) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	began := time.Now()
@@ -127,15 +139,19 @@ func runScale(b *testing.B, assets, kubeconfig, bin string, n int) string {
 	for i := range names {
 		names[i] = fmt.Sprintf("ro-%04d", i)
 	}
-	parallel(b, names, 32, func(name string) error { return createScaleObjects(ctx, driver, ns, name) })
+	if mesh {
+		obs.recordVersions(ctx, b, &networkingv1.VirtualService{}, "virtualservices")
+		obs.recordVersions(ctx, b, &networkingv1.DestinationRule{}, "destinationrules")
+	}
+	parallel(b, names, 32, func(name string) error { return createScaleObjects(ctx, driver, ns, name, mesh) })
 
-	mgr := startManagerProcess(ctx, b, cfg, bin)
+	mgr := startManagerProcess(ctx, b, cfg, bin, obs.book)
 	obs.waitFor(b, names, "Healthy on the first revision", func(ro *cutoverv1alpha1.Rollout) bool {
 		return ro.Status.Phase == cutoverv1alpha1.PhaseHealthy && ro.Status.ObservedGeneration == ro.Generation &&
 			ro.Status.StableRevision != ""
 	})
 	mgr.waitQuiet()
-	r := scaleResult{n: n, setup: time.Since(began)}
+	r := scaleResult{n: n, mesh: mesh, setup: time.Since(began)}
 	r.setupWrites = mgr.writes.snapshot()
 	r.initialWritesPerRO = float64(r.setupWrites.total()) / float64(n)
 	for _, name := range names {
@@ -170,7 +186,7 @@ func (r scaleResult) report(b *testing.B) string {
 	steps := float64(r.n * scaleSteps)
 	events := r.writes.resource("events")
 	writes := r.writes.total() - events
-	refused := r.writes.refused()
+	refused, noOps := r.writes.refused(), r.writes.noOps()
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(per1000(r.heapInuse), "heap-MiB/1000")
 	b.ReportMetric(float64(r.rss)/(1<<20), "rss-MiB")
@@ -180,6 +196,8 @@ func (r scaleResult) report(b *testing.B) string {
 	b.ReportMetric(float64(writes)/steps, "writes/step")
 	b.ReportMetric(float64(events)/steps, "events/step")
 	b.ReportMetric(float64(refused), "refused")
+	b.ReportMetric(float64(noOps), "no-op")
+	b.ReportMetric(ms(r.create.p50), "p50-create-ms")
 	b.ReportMetric(ms(r.create.p99), "p99-create-ms")
 
 	var t strings.Builder
@@ -187,8 +205,12 @@ func (r scaleResult) report(b *testing.B) string {
 	if strings.Contains(b.Name(), "kwok-") {
 		where = "the local control plane, pods run by kube-controller-manager and kwok"
 	}
-	fmt.Fprintf(&t, "\n## %s: %d Istio canary Rollouts (Service, VirtualService, DestinationRule, %d replicas each), "+
-		"the manager binary with its default flags, on %s\n", b.Name(), r.n, scaleReplicas, where)
+	what := "Istio canary Rollouts (Service, VirtualService, DestinationRule"
+	if !r.mesh {
+		what = "replica-ratio canary Rollouts, no mesh (Service"
+	}
+	fmt.Fprintf(&t, "\n## %s: %d %s, %d replicas each), the manager binary with its default flags, on %s\n",
+		b.Name(), r.n, what, scaleReplicas, where)
 	fmt.Fprintf(&t, "setup (objects created, every Rollout Healthy, manager quiet): %.1fs; %.1f writes per Rollout to get there, %d refused\n",
 		r.setup.Seconds(), r.initialWritesPerRO, r.setupWrites.refused())
 	for _, k := range r.setupWrites.keys() {
@@ -204,8 +226,8 @@ func (r scaleResult) report(b *testing.B) string {
 	fmt.Fprintf(&t, "%-52s %10.1f s    (%.2f ms per canary step)\n", "  API server CPU", r.apiCPU.Seconds(), ms(r.apiCPU)/steps)
 	fmt.Fprintf(&t, "%-52s %10.0f / %.0f / %.0f ms (p50 / p99 / max)\n", "  image change → new ReplicaSet",
 		ms(r.create.p50), ms(r.create.p99), ms(r.create.max))
-	fmt.Fprintf(&t, "%-52s %10.2f      (+ %.2f Events; %d refused)\n", "  manager writes per canary step", float64(writes)/steps,
-		float64(events)/steps, refused)
+	fmt.Fprintf(&t, "%-52s %10.2f      (+ %.2f Events; %d refused, %d no-op; goal ≤ 3 + 1)\n", "  manager writes per canary step",
+		float64(writes)/steps, float64(events)/steps, refused, noOps)
 	for _, k := range r.writes.keys() {
 		fmt.Fprintf(&t, "    %-48s %8d %8.2f per Rollout\n", k, r.writes[k], float64(r.writes[k])/float64(r.n))
 	}
@@ -255,8 +277,8 @@ func startScaleEnv(b *testing.B, assets, kubeconfig string) (*rest.Config, int) 
 }
 
 // createScaleObjects creates one Rollout and the Service, VirtualService and DestinationRule it
-// routes through.
-func createScaleObjects(ctx context.Context, c client.Client, ns, name string) error {
+// routes through; without mesh, the Rollout and its Service only (a replica-ratio canary).
+func createScaleObjects(ctx context.Context, c client.Client, ns, name string, mesh bool) error {
 	labels := map[string]string{"app": name}
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}}}
@@ -295,7 +317,12 @@ func createScaleObjects(ctx context.Context, c client.Client, ns, name string) e
 			}},
 		},
 	}
-	for _, o := range []client.Object{svc, vs, dr, ro} {
+	objs := []client.Object{svc, vs, dr, ro}
+	if !mesh {
+		ro.Spec.TrafficRouting = nil
+		objs = []client.Object{svc, ro}
+	}
+	for _, o := range objs {
 		if err := c.Create(ctx, o); err != nil {
 			return fmt.Errorf("creating %T %s: %w", o, name, err)
 		}
