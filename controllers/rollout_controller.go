@@ -27,13 +27,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/gates"
@@ -92,8 +97,27 @@ type RolloutReconciler struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile observes a Rollout and its ReplicaSets, plans the next step, applies it, and writes
-// the status once; Events follow the status write.
-func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+// the status once; Events follow the status write. Whatever it asks to look at again goes back
+// into the queue at the normal priority, even when this round ran first for a change to the
+// Rollout itself (see SetupWithManager).
+func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	res, err := r.reconcile(ctx, req)
+	if res.Priority == nil {
+		res.Priority = ptr.To(normalPriority)
+	}
+	return res, err
+}
+
+// Queue priorities. A change made to a Rollout (its spec, an action annotation) is reconciled
+// before the work that follows earlier changes (pods becoming available, pauses running out,
+// the watch events of Cutover's own writes): in a burst of changes, the time to act on each one
+// is not spent behind the other Rollouts' progress.
+const (
+	normalPriority     = 0
+	userChangePriority = 10
+)
+
+func (r *RolloutReconciler) reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	ro := &cutoverv1alpha1.Rollout{}
 	if err := r.Get(ctx, req.NamespacedName, ro); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -123,6 +147,19 @@ func (r *RolloutReconciler) Reconcile(ctx context.Context, req ctrl.Request) (re
 	)
 }
 
+// enqueueFirst enqueues an updated Rollout at userChangePriority (with a priority queue, the
+// controller-runtime default).
+func enqueueFirst() handler.EventHandler {
+	return handler.Funcs{UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+		req := reconcile.Request{NamespacedName: client.ObjectKeyFromObject(e.ObjectNew)}
+		if pq, ok := q.(priorityqueue.PriorityQueue[reconcile.Request]); ok {
+			pq.AddWithOpts(priorityqueue.AddOpts{Priority: ptr.To(userChangePriority)}, req)
+			return
+		}
+		q.Add(req)
+	}}
+}
+
 // SetupWithManager registers the controller: Rollouts (on spec or annotation changes) and the
 // ReplicaSets they own.
 func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -132,9 +169,12 @@ func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &appsv1.ReplicaSet{}, replicaSetOwnerIndex, replicaSetOwner); err != nil {
 		return fmt.Errorf("indexing ReplicaSets by owner Rollout: %w", err)
 	}
+	changed := predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{})
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&cutoverv1alpha1.Rollout{}, builder.WithPredicates(
-			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		// Creations and deletions through For; a change to the spec or the annotations goes to
+		// the head of the queue (see userChangePriority).
+		For(&cutoverv1alpha1.Rollout{}, builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
+		Watches(&cutoverv1alpha1.Rollout{}, enqueueFirst(), builder.WithPredicates(changed)).
 		Owns(&appsv1.ReplicaSet{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("rollout")

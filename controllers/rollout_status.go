@@ -49,7 +49,7 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		res = lowestNonZero(res, ctrl.Result{RequeueAfter: s.plan.RequeueAfter})
 	}
 	setConditions(ro, s.plan, retErr)
-	if !equality.Semantic.DeepEqual(s.base.Status, ro.Status) {
+	if !equality.Semantic.DeepEqual(s.base.Status, ro.Status) && !podsStarting(s.base.Status, ro.Status) {
 		// The patch carries the resourceVersion that was read: a reconcile that started from a
 		// cached copy older than the last status write fails here, before it emits Events or
 		// acts on annotations a second time, and runs again on fresh data.
@@ -100,6 +100,19 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		return lowestNonZero(res, ctrl.Result{RequeueAfter: permissionRecheck}), nil
 	}
 	return res, retErr
+}
+
+// podsStarting reports whether the only change from old to st is pods created for a revision
+// in flight that are not ready yet (status.replicas up, nothing else). That is no news worth a
+// status write of its own: their readiness, or the progress deadline, brings the next write,
+// which counts them. Outside a rollout (st's current revision is the stable one) every change is
+// written, so the counts never stay behind at rest.
+func podsStarting(old, st cutoverv1alpha1.RolloutStatus) bool {
+	if st.CurrentRevision == st.StableRevision || st.Replicas <= old.Replicas || st.ReadyReplicas >= st.Replicas {
+		return false
+	}
+	st.Replicas = old.Replicas
+	return equality.Semantic.DeepEqual(old, st)
 }
 
 // removeAnnotations removes the one-shot action annotations that were acted on. Each removal

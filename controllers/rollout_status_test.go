@@ -93,3 +93,37 @@ func findCondition(ro *cutoverv1alpha1.Rollout, typ string) *metav1.Condition {
 	}
 	return nil
 }
+
+// TestPodsStartingIsNoStatusWrite: pods created for a revision in flight and not ready yet do
+// not cost a status write of their own; any other change does, and so does any change at rest.
+func TestPodsStartingIsNoStatusWrite(t *testing.T) {
+	inFlight := cutoverv1alpha1.RolloutStatus{StableRevision: "a", CurrentRevision: "b", Replicas: 2, ReadyReplicas: 2,
+		AvailableReplicas: 2, Message: "step 1/4: 0% to b, 0/1 pods available"}
+	started := inFlight
+	started.Replicas = 3
+	if !podsStarting(inFlight, started) {
+		t.Error("a pod created for the revision in flight, not ready yet: want no write of its own")
+	}
+	ready := started
+	ready.ReadyReplicas = 3
+	if podsStarting(inFlight, ready) {
+		t.Error("the pod ready too: want a write")
+	}
+	moved := started
+	moved.Message = "step 1/4: 0% to b, 1/1 pods available"
+	if podsStarting(inFlight, moved) {
+		t.Error("the message changed too: want a write")
+	}
+	gone := inFlight
+	gone.Replicas = 1
+	if podsStarting(inFlight, gone) {
+		t.Error("a pod gone: want a write")
+	}
+	atRest := inFlight
+	atRest.CurrentRevision = "a"
+	restStarted := atRest
+	restStarted.Replicas = 3
+	if podsStarting(atRest, restStarted) {
+		t.Error("at rest every change is written, so the counts never stay behind")
+	}
+}
