@@ -466,6 +466,11 @@ func (s *sim) meshStats(in Input, out Output) {
 	if out.Traffic.CanaryWeight > 0 && !in.Spec.Paused {
 		s.stats["canary routed"]++
 	}
+	if idx, pr := out.Status.CurrentStepIndex, out.Status.Progress; idx != nil && int(*idx) < len(steps) && pr != nil && pr.StepStartedAt != nil &&
+		steps[*idx].Pause != nil && steps[*idx].Pause.Duration != nil && out.Status.Phase == cutoverv1alpha1.PhaseProgressing &&
+		!in.Now.Before(pr.StepStartedAt.Add(steps[*idx].Pause.Duration.Duration)) {
+		s.stats["timed pause waits for the next weight's pods"]++
+	}
 }
 
 func newMeshSim(seed uint64) *sim {
@@ -516,7 +521,8 @@ func TestRolloutSequencesMesh(t *testing.T) {
 		"abort reason " + cutoverv1alpha1.ReasonAborted, "abort reason " + cutoverv1alpha1.ReasonProgressDeadlineExceeded,
 		"superseded", "restart", "scaled", "converged Healthy", "converged Aborted",
 		"drift", "drift reverted", "stale read", "write dropped", "pod loss",
-		"canary routed", "weight held back", "completion waits for weight 100", "follow-up", "deletion waits for traffic to leave",
+		"canary routed", "weight held back", "completion waits for weight 100", "follow-up",
+		"timed pause waits for the next weight's pods", "deletion waits for traffic to leave",
 		"drift while held", "weight lowered during a hold", "weight lowered while blocked", "aborted while blocked",
 	} {
 		if stats[k] == 0 {
@@ -635,7 +641,29 @@ func TestTimedPauseStartsTheNextWeightsPods(t *testing.T) {
 	if got := c.status.AvailableReplicas; got != 5 {
 		t.Errorf("status counts %d available pods, want 5 (4 stable, 1 for 25%%)", got)
 	}
+	if !strings.Contains(c.status.Message, "then 75% once its 3 pods are available") {
+		t.Errorf("the pause's message does not say it waits for the next weight's pods: %q", c.status.Message)
+	}
+
+	// Time is up but the pods are not all available: the pause goes on, and writes nothing.
+	c.rs[revB].available = 2
 	c.now = c.now.Add(time.Minute)
+	in := c.input()
+	if out := Compute(in); noOp(in, out) != "" {
+		t.Errorf("time up, 2/3 pods: the pause should wait and write nothing: %s", noOp(in, out))
+	}
+	// The progress deadline counts from the end of the pause, not from its start.
+	late := c.clone()
+	late.now = late.now.Add(deadlineOf(late.spec) - time.Second)
+	if out := Compute(late.input()); out.Status.Phase == cutoverv1alpha1.PhaseAborted {
+		t.Errorf("aborted %s after the pause ended, before spec.progressDeadlineSeconds", deadlineOf(late.spec)-time.Second)
+	}
+	late.now = late.now.Add(time.Second)
+	if out := Compute(late.input()); out.Status.Phase != cutoverv1alpha1.PhaseAborted {
+		t.Errorf("not aborted spec.progressDeadlineSeconds after the pause ended without the pods: %s %q", out.Status.Phase, out.Status.Message)
+	}
+
+	c.rs[revB].available = 3
 	out := Compute(c.input())
 	if out.Traffic == nil || out.Traffic.CanaryWeight != 75 {
 		t.Errorf("the pause ended with the pods ready: routes %v, want 75%% at once", out.Traffic)

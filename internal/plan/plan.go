@@ -45,6 +45,10 @@ type planner struct {
 	// counted caps the pods the status counts of a revision below its planned size: a canary
 	// given the pods of the next weight during a timed pause (see runCanary).
 	counted map[string]int32
+	// progressFrom, when later than the last progress recorded, is when the current wait for
+	// pods began without a status write to record it: the end of a timed pause that waits for
+	// the next weight's pods (see pauseWaits).
+	progressFrom time.Time
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -483,19 +487,28 @@ func (p *planner) trackProgress(available int32) {
 }
 
 func (p *planner) deadlineExceeded() bool {
-	pr := p.progressRecord()
-	if pr.LastProgressAt == nil {
-		return false
-	}
-	return !p.in.Now.Before(pr.LastProgressAt.Add(deadlineOf(p.in.Spec)))
+	deadline, ok := p.deadline()
+	return ok && !p.in.Now.Before(deadline)
 }
 
 func (p *planner) requeueForDeadline() {
+	if deadline, ok := p.deadline(); ok {
+		p.requeue(deadline.Sub(p.in.Now))
+	}
+}
+
+// deadline is when the revision in flight is aborted if it makes no progress: the last progress
+// (or p.progressFrom, when later) plus spec.progressDeadlineSeconds. ok is false before any.
+func (p *planner) deadline() (time.Time, bool) {
 	pr := p.progressRecord()
 	if pr.LastProgressAt == nil {
-		return
+		return time.Time{}, false
 	}
-	p.requeue(pr.LastProgressAt.Add(deadlineOf(p.in.Spec)).Sub(p.in.Now))
+	from := pr.LastProgressAt.Time
+	if p.progressFrom.After(from) {
+		from = p.progressFrom
+	}
+	return from.Add(deadlineOf(p.in.Spec)), true
 }
 
 // requeue keeps the lowest positive delay.

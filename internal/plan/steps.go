@@ -186,7 +186,7 @@ func (p *planner) runCanary(stable string, ap approval) {
 	for idx < len(steps) {
 		w := weightAt(steps, idx)
 		want := canaryReplicas(p.n, w)
-		if !p.stepDone(steps[idx], d, w, want, &ap, &failed) {
+		if !p.stepDone(steps, idx, w, want, &ap, &failed) {
 			break
 		}
 		if w := steps[idx].SetWeight; w != nil {
@@ -251,8 +251,7 @@ func (p *planner) meshCanaryScale(steps []cutoverv1alpha1.CanaryStep, idx int, w
 	// when the pause ends the weight moves (or the rollout completes) at once, without waiting
 	// for pods to start. A pause{} waits for a person, for any time: its canary keeps the pods
 	// of its own weight.
-	if ahead := canaryReplicas(p.n, weightAt(steps, idx+1)); idx < len(steps) && steps[idx].Pause != nil &&
-		steps[idx].Pause.Duration != nil && ahead > scale {
+	if ahead := p.prewarmed(steps, idx); ahead > scale {
 		// The status counts the pods of the pause's own weight: the ones started early
 		// becoming available is no news worth a status write.
 		p.counted = map[string]int32{d: scale}
@@ -261,9 +260,24 @@ func (p *planner) meshCanaryScale(steps []cutoverv1alpha1.CanaryStep, idx int, w
 	return scale
 }
 
+// prewarmed is the number of canary pods a mesh canary's timed pause at idx starts for the
+// weight that follows it, 0 when it starts none (no router, not a timed pause, or a next weight
+// that needs no more pods than this one). Such a pause ends once its time is up and those pods
+// are available, so the next weight moves at once; see pauseWaits.
+func (p *planner) prewarmed(steps []cutoverv1alpha1.CanaryStep, idx int) int32 {
+	if !p.mesh() || idx >= len(steps) || steps[idx].Pause == nil || steps[idx].Pause.Duration == nil {
+		return 0
+	}
+	if next := canaryReplicas(p.n, weightAt(steps, idx+1)); next > canaryReplicas(p.n, weightAt(steps, idx)) {
+		return next
+	}
+	return 0
+}
+
 // stepDone reports whether the step at the current index is finished; w is the weight the step
 // serves and want the pods that weight needs. A failed gate is reported through failed.
-func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d string, w, want int32, ap *approval, failed **cutoverv1alpha1.GateStatus) bool {
+func (p *planner) stepDone(steps []cutoverv1alpha1.CanaryStep, idx int, w, want int32, ap *approval, failed **cutoverv1alpha1.GateStatus) bool {
+	s, d := steps[idx], p.in.Desired.Hash
 	switch {
 	case s.SetWeight != nil:
 		// The step's pods must be available; with a router, the weight must be in place too.
@@ -274,10 +288,12 @@ func (p *planner) stepDone(s cutoverv1alpha1.CanaryStep, d string, w, want int32
 		if ap.declarative || p.useOnce(ap) {
 			return true
 		}
-		if s.Pause.Duration == nil {
+		if s.Pause.Duration == nil || p.in.Now.Before(p.stepStart().Add(s.Pause.Duration.Duration)) {
 			return false
 		}
-		return !p.in.Now.Before(p.stepStart().Add(s.Pause.Duration.Duration))
+		// A pause that started the next weight's pods waits for them too (see pauseWaits).
+		next := p.prewarmed(steps, idx)
+		return next == 0 || p.rs[d].Available >= next && !p.rs[d].Stale
 	default:
 		// A promote=true leaves a waiting gate step; a declarative promote passes pauses only.
 		if p.useOnce(ap) {
@@ -407,10 +423,17 @@ func (p *planner) waitAt(idx int, steps []cutoverv1alpha1.CanaryStep, stable str
 			return
 		}
 		end := p.stepStart().Add(pause.Duration.Duration)
-		p.requeue(end.Sub(p.in.Now))
 		// The end time, not a countdown: a countdown would rewrite the status on every reconcile.
-		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing,
-			fmt.Sprintf("%s, pause of %s until %s", pos, pause.Duration.Duration, end.UTC().Format(time.RFC3339)))
+		msg := fmt.Sprintf("%s, pause of %s until %s", pos, pause.Duration.Duration, end.UTC().Format(time.RFC3339))
+		if next := p.prewarmed(steps, idx); next > 0 {
+			msg += fmt.Sprintf(", then %d%% once its %d pods are available", weightAt(steps, idx+1), next)
+			if !p.in.Now.Before(end) {
+				p.pauseWaits(stable, end, next, msg)
+				return
+			}
+		}
+		p.requeue(end.Sub(p.in.Now))
+		p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing, msg)
 		return
 	}
 	if idx < len(steps) && len(steps[idx].Gates) > 0 && p.available(d, want) {
@@ -430,6 +453,23 @@ func (p *planner) waitAt(idx int, steps []cutoverv1alpha1.CanaryStep, stable str
 	}
 	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
 		fmt.Sprintf("%s, %d/%d pods available", pos, avail, target))
+}
+
+// pauseWaits handles a timed pause whose time is up (at end) while the next weight's pods it
+// started (next of them) are not all available yet. The pause's message already says it waits
+// for them (msg), so the status stays as it is, and costs no write, until they are all
+// available; pods that become available meanwhile are not recorded as progress one by one.
+// They get spec.progressDeadlineSeconds from end: then the revision is aborted.
+func (p *planner) pauseWaits(stable string, end time.Time, next int32, msg string) {
+	d := p.in.Desired.Hash
+	avail := p.rs[d].Available
+	p.progressFrom = end
+	if p.abortIfStalled(stable, fmt.Sprintf("revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available for the next weight): aborted, all traffic back to stable %s",
+		d, avail, next, stable)) {
+		return
+	}
+	// The same state as during the pause: nothing to write.
+	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonProgressing, msg)
 }
 
 func pauseWords(ps *cutoverv1alpha1.PauseStep) string {
