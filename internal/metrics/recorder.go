@@ -23,6 +23,7 @@ limitations under the License.
 package metrics
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -167,7 +168,7 @@ func (r *Recorder) setInfo(k key, g gauges) {
 		labelStrategy: g.strategy, labelStable: g.stable, labelCurrent: g.current}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if old, ok := r.infoLabels[k]; ok && !sameLabels(old, l) {
+	if old, ok := r.infoLabels[k]; ok && !maps.Equal(old, l) {
 		r.info.Delete(old)
 	}
 	r.infoLabels[k] = l
@@ -217,16 +218,4 @@ func (r *Recorder) Forget(namespace, name string) {
 	defer r.mu.Unlock()
 	delete(r.infoLabels, key{namespace, name})
 	delete(r.promotes, key{namespace, name})
-}
-
-func sameLabels(a, b prometheus.Labels) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }

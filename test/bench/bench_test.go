@@ -768,12 +768,14 @@ func startObserverWith(ctx context.Context, b *testing.B, cfg *rest.Config, driv
 			b.Errorf("observer cache stopped with an error: %v", err)
 		}
 	}()
-	for range 4 * btoi(playReplicaSets) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			o.runReplicaSetController(cctx)
-		}()
+	if playReplicaSets {
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				o.runReplicaSetController(cctx)
+			}()
+		}
 	}
 	b.Cleanup(func() { stop(); o.queue.ShutDown(); wg.Wait() })
 	if !c.WaitForCacheSync(ctx) {
@@ -812,14 +814,6 @@ func (o *observer) changeImage(ctx context.Context, name, image string) error {
 	o.triggered(name, markCreate)
 	o.book.saw("rollouts/"+o.ns+"/"+name, ro.ResourceVersion, time.Now())
 	return err
-}
-
-// btoi is 1 for true, 0 for false.
-func btoi(v bool) int {
-	if v {
-		return 1
-	}
-	return 0
 }
 
 // stableOf is the stable revision recorded for a Rollout before its spec change.

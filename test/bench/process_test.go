@@ -29,12 +29,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/cutover-dev/cutover/test/utils"
 )
 
 // clockTicks is USER_HZ, the unit of the CPU times in /proc/PID/stat: 100 on Linux.
@@ -80,7 +83,7 @@ current-context: bench
 	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
 		b.Fatalf("writing the manager's kubeconfig: %v", err)
 	}
-	probe, pprof := freeAddr(b), freeAddr(b)
+	probe, pprof := utils.FreeAddress(b), utils.FreeAddress(b)
 	logPath := filepath.Join(dir, "manager.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -98,7 +101,7 @@ current-context: bench
 		_ = logFile.Close()
 		if b.Failed() {
 			data, _ := os.ReadFile(logPath)
-			b.Logf("manager log (last 4 KiB):\n%s", tail(data, 4096))
+			b.Logf("manager log (last 4 KiB):\n%s", utils.Tail(data, 4096))
 		}
 	})
 	deadline := time.Now().Add(60 * time.Second)
@@ -285,39 +288,11 @@ func apiServerPID(b *testing.B, host string) int {
 			continue
 		}
 		args := strings.Split(string(data), "\x00")
-		if len(args) > 0 && filepath.Base(args[0]) == "kube-apiserver" && contains(args, want) {
+		if len(args) > 0 && filepath.Base(args[0]) == "kube-apiserver" && slices.Contains(args, want) {
 			pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 			return pid
 		}
 	}
 	b.Fatalf("no kube-apiserver process with %s", want)
 	return 0
-}
-
-func contains(args []string, want string) bool {
-	for _, a := range args {
-		if a == want {
-			return true
-		}
-	}
-	return false
-}
-
-// freeAddr returns an address of 127.0.0.1 whose port was free a moment ago.
-func freeAddr(b *testing.B) string {
-	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatalf("finding a free port: %v", err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}
-
-// tail returns the last n bytes of data.
-func tail(data []byte, n int) []byte {
-	if len(data) > n {
-		return data[len(data)-n:]
-	}
-	return data
 }

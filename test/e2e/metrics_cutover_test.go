@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/test/utils"
 )
 
 // scrape reads the manager's /metrics with a bearer token and parses it.
@@ -115,7 +116,7 @@ func startSecuredMetrics(t *testing.T, g Gomega, ns string) (url, reader, other 
 	reader = serviceAccountToken(t, g, ns, "metrics-reader")
 	other = serviceAccountToken(t, g, ns, "nobody")
 	bindMetricsReader(t, g, ns, "metrics-reader")
-	addr := freeAddress(t)
+	addr := utils.FreeAddress(t)
 	startManager(t, ns, "--metrics-bind-address="+addr, "--metrics-secure=true")
 	c = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // the default certificate is self-signed

@@ -80,17 +80,6 @@ func bindMetricsReader(t *testing.T, g Gomega, ns, sa string) {
 	})
 }
 
-// freeAddress returns 127.0.0.1:<a port that was free a moment ago>.
-func freeAddress(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
-}
-
 // testCA is a certificate authority made for one test.
 type testCA struct {
 	cert *x509.Certificate

@@ -26,6 +26,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cutover-dev/cutover/test/utils"
 	. "github.com/onsi/gomega" //nolint:revive // Gomega's DSL reads best unqualified.
 )
 
@@ -79,7 +80,7 @@ func TestMetricsCertificateEndToEnd(t *testing.T) {
 	ca := newTestCA(t)
 	dir := t.TempDir()
 	first := ca.writeServing(t, dir)
-	addr := freeAddress(t)
+	addr := utils.FreeAddress(t)
 	startManager(t, ns, "--metrics-bind-address="+addr, "--metrics-cert-path="+dir)
 
 	pool := x509.NewCertPool()

@@ -22,7 +22,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -50,7 +49,7 @@ func StartPrometheus(t testing.TB, targets ...string) *Prometheus {
 	t.Helper()
 	bin := prometheusBinary(t)
 	dir := t.TempDir()
-	addr := "127.0.0.1:" + freePort(t)
+	addr := FreeAddress(t)
 	logPath := filepath.Join(dir, "prometheus.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -152,15 +151,15 @@ func writePrometheusConfig(t testing.TB, dir string, targets []string) string {
 	return path
 }
 
-// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) string {
+// FreeAddress returns 127.0.0.1:<a TCP port that was free a moment ago>.
+func FreeAddress(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
 	}
 	defer func() { _ = l.Close() }()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	return l.Addr().String()
 }
 
 // fileTail returns the last 4 KiB of the file at path, or why it cannot.
@@ -169,9 +168,13 @@ func fileTail(path string) string {
 	if err != nil {
 		return "(" + err.Error() + ")"
 	}
-	const n = 4096
+	return string(Tail(data, 4096))
+}
+
+// Tail returns the last n bytes of data.
+func Tail(data []byte, n int) []byte {
 	if len(data) > n {
-		data = data[len(data)-n:]
+		return data[len(data)-n:]
 	}
-	return string(data)
+	return data
 }
