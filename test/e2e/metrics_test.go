@@ -26,8 +26,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cutover-dev/cutover/test/utils"
 	. "github.com/onsi/gomega" //nolint:revive // Gomega's DSL reads best unqualified.
+
+	"github.com/cutover-dev/cutover/test/utils"
 )
 
 // TestMetricsAuthEndToEnd starts the manager with its metrics served over HTTPS (the
