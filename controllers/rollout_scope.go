@@ -50,7 +50,7 @@ type rolloutScope struct {
 	measurements map[string]plan.GateResult
 
 	// planned
-	// input is what the plan was computed from (see follow).
+	// input is what the plan was computed from (see reconcileTraffic, which follows it up).
 	input plan.Input
 	plan  *plan.Output
 	// scaled is set once the ReplicaSets were created and scaled as planned; the planned
@@ -114,7 +114,7 @@ func (s *rolloutScope) queue(ev ...plan.Event) { s.events = append(s.events, ev.
 
 // plan runs the pure planner on what was observed. Its Events are emitted after the status
 // write, before the ones the phases queue; its RequeueAfter is added there too, as a follow-up
-// (see follow) may replace the plan meanwhile.
+// (see reconcileTraffic) may replace the plan meanwhile.
 func (r *RolloutReconciler) plan(_ context.Context, s *rolloutScope) (ctrl.Result, error) {
 	s.input = planInput(s)
 	out := plan.Compute(s.input)

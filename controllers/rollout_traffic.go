@@ -88,28 +88,19 @@ func (r *RolloutReconciler) reconcileTraffic(ctx context.Context, s *rolloutScop
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("routing traffic: %w", err)
 	}
-	if len(obs.Corrected) == 0 || sameRouting(s.base.Status, s.plan) {
-		return routingWritten(s, obs.Corrected), nil
+	// A planned move, written: plan the round again from that write (plan.Follow). The step
+	// the weight reaches, and the pause after it, then go into this round's status write
+	// instead of the next round's, which the caches would bring only once they show the write.
+	// A follow-up scales the ReplicaSets it needs to (a timed pause starts the next weight's
+	// pods); its deletions follow the status write like any plan's. When the follow-up would
+	// route again, the next round takes it, as without a follow-up.
+	if len(obs.Corrected) > 0 && !sameRouting(s.base.Status, s.plan) {
+		if next, ok := plan.Follow(s.input, *s.plan); ok {
+			s.plan = &next
+			return ctrl.Result{}, r.scaleReplicaSets(ctx, s)
+		}
 	}
-	return r.follow(ctx, s)
-}
-
-// follow plans the round again from the routing it just wrote (plan.Follow): the step that
-// weight reaches, and the pause after it, go into this round's status write instead of the
-// next round's, which the caches would bring only once they show the write. A follow-up
-// scales the ReplicaSets it needs to (a timed pause starts the next weight's pods); its
-// deletions follow the status write like any plan's. When the follow-up would route again,
-// the next round takes it, as without a follow-up.
-func (r *RolloutReconciler) follow(ctx context.Context, s *rolloutScope) (ctrl.Result, error) {
-	next, ok := plan.Follow(s.input, *s.plan)
-	if !ok {
-		return ctrl.Result{RequeueAfter: time.Second}, nil // see routingWritten
-	}
-	s.plan = &next
-	if err := r.scaleReplicaSets(ctx, s); err != nil {
-		return ctrl.Result{}, err
-	}
-	return ctrl.Result{}, nil
+	return routingWritten(s, obs.Corrected), nil
 }
 
 // routingWritten handles the fields a router or the Service switcher had to write. When the

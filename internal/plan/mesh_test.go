@@ -342,25 +342,23 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic, first *Output) []stri
 	for _, r := range in.ReplicaSets {
 		replicas[r.Revision] = r.Replicas
 	}
-	planned, scales := out, []struct {
-		scale map[string]int32
+	// A round is one part, or two when Follow planned it again: its plan, judged against the
+	// routing the round found, then the follow-up, judged against the routing the write left.
+	type part struct {
+		from  cutoverv1alpha1.RolloutStatus
+		out   Output
 		under Traffic
-	}{{out.Scale, pre}}
-	if first != nil {
-		planned = *first
-		scales = append(scales[:0], struct {
-			scale map[string]int32
-			under Traffic
-		}{first.Scale, pre}, struct {
-			scale map[string]int32
-			under Traffic
-		}{out.Scale, after})
 	}
-	for _, sc := range scales {
-		for _, rev := range slices.Sorted(mapKeys(sc.scale)) {
-			if ok, need := carries(sc.under, rev, n); ok && sc.scale[rev] < need && sc.scale[rev] < replicas[rev] {
+	parts := []part{{in.Status, out, pre}}
+	if first != nil {
+		parts = []part{{in.Status, *first, pre}, {first.Status, out, after}}
+	}
+	planned := parts[0].out
+	for _, pt := range parts {
+		for _, rev := range slices.Sorted(mapKeys(pt.out.Scale)) {
+			if ok, need := carries(pt.under, rev, n); ok && pt.out.Scale[rev] < need && pt.out.Scale[rev] < replicas[rev] {
 				bad = append(bad, fmt.Sprintf("%s scaled to %d while the router sends it traffic that needs %d pods (%s)",
-					rev, sc.scale[rev], need, describeTraffic(sc.under)))
+					rev, pt.out.Scale[rev], need, describeTraffic(pt.under)))
 			}
 		}
 	}
@@ -398,26 +396,16 @@ func (s *sim) checkMesh(in Input, out Output, pre Traffic, first *Output) []stri
 	// A setWeight step is passed only once the router carries its weight on the new revision
 	// (promote=full skips steps without reaching them): as the round found it, or, for the
 	// steps a follow-up passed, as the round's routing write left it.
-	passes := []struct {
-		from, to Input
-		under    Traffic
-	}{{in, Input{Status: out.Status}, pre}}
-	if first != nil {
-		passes = []struct {
-			from, to Input
-			under    Traffic
-		}{{in, Input{Status: first.Status}, pre}, {Input{Status: first.Status}, Input{Status: out.Status}, after}}
-	}
-	for _, ps := range passes {
-		from, to := ps.from.Status.CurrentStepIndex, ps.to.Status.CurrentStepIndex
-		if from == nil || to == nil || ps.from.Status.CurrentRevision != in.Desired.Hash || ps.to.Status.CurrentRevision != in.Desired.Hash ||
+	for _, pt := range parts {
+		from, to := pt.from.CurrentStepIndex, pt.out.Status.CurrentStepIndex
+		if from == nil || to == nil || pt.from.CurrentRevision != in.Desired.Hash || pt.out.Status.CurrentRevision != in.Desired.Hash ||
 			out.Status.LastAction != nil && out.Status.LastAction.Type == ActionPromoteFull && out.Status.LastAction.At.Equal(&metav1.Time{Time: in.Now}) {
 			continue
 		}
 		steps := canarySteps(in.Spec)
 		for j := int(*from); j < int(*to) && j < len(steps); j++ {
-			if w := steps[j].SetWeight; w != nil && *w > 0 && (ps.under.CanaryWeight != *w || ps.under.CanaryRevision != in.Desired.Hash) {
-				bad = append(bad, fmt.Sprintf("step %d (setWeight %d) passed while the router carries %s", j, *w, describeTraffic(ps.under)))
+			if w := steps[j].SetWeight; w != nil && *w > 0 && (pt.under.CanaryWeight != *w || pt.under.CanaryRevision != in.Desired.Hash) {
+				bad = append(bad, fmt.Sprintf("step %d (setWeight %d) passed while the router carries %s", j, *w, describeTraffic(pt.under)))
 			}
 		}
 	}

@@ -45,10 +45,6 @@ type planner struct {
 	// counted caps the pods the status counts of a revision below its planned size: a canary
 	// given the pods of the next weight during a timed pause (see runCanary).
 	counted map[string]int32
-	// progressFrom, when later than the last progress recorded, is when the current wait for
-	// pods began without a status write to record it: the end of a timed pause that waits for
-	// the next weight's pods (see pauseWaits).
-	progressFrom time.Time
 }
 
 // Compute decides the next state of a Rollout from what was observed. It is a pure function of
@@ -294,12 +290,12 @@ func (p *planner) steady(stable string) {
 		return
 	}
 	p.trackProgress(r.Available)
-	if p.deadlineExceeded() {
+	if p.deadlineExceeded(time.Time{}) {
 		p.state(cutoverv1alpha1.PhaseDegraded, cutoverv1alpha1.ReasonProgressDeadlineExceeded,
 			fmt.Sprintf("revision %s has %d/%d available pods after spec.progressDeadlineSeconds", stable, r.Available, p.n))
 		return
 	}
-	p.requeueForDeadline()
+	p.requeueForDeadline(time.Time{})
 	p.state(cutoverv1alpha1.PhaseProgressing, cutoverv1alpha1.ReasonWaitingForAvailability,
 		fmt.Sprintf("revision %s: %d/%d pods available", stable, r.Available, p.n))
 }
@@ -486,27 +482,29 @@ func (p *planner) trackProgress(available int32) {
 	}
 }
 
-func (p *planner) deadlineExceeded() bool {
-	deadline, ok := p.deadline()
+func (p *planner) deadlineExceeded(since time.Time) bool {
+	deadline, ok := p.deadline(since)
 	return ok && !p.in.Now.Before(deadline)
 }
 
-func (p *planner) requeueForDeadline() {
-	if deadline, ok := p.deadline(); ok {
+func (p *planner) requeueForDeadline(since time.Time) {
+	if deadline, ok := p.deadline(since); ok {
 		p.requeue(deadline.Sub(p.in.Now))
 	}
 }
 
-// deadline is when the revision in flight is aborted if it makes no progress: the last progress
-// (or p.progressFrom, when later) plus spec.progressDeadlineSeconds. ok is false before any.
-func (p *planner) deadline() (time.Time, bool) {
+// deadline is when the revision in flight is aborted if it makes no progress:
+// spec.progressDeadlineSeconds after the last progress recorded, or after since when that is
+// later (a wait that began without a status write to record it). ok is false before any
+// progress is recorded.
+func (p *planner) deadline(since time.Time) (time.Time, bool) {
 	pr := p.progressRecord()
 	if pr.LastProgressAt == nil {
 		return time.Time{}, false
 	}
 	from := pr.LastProgressAt.Time
-	if p.progressFrom.After(from) {
-		from = p.progressFrom
+	if since.After(from) {
+		from = since
 	}
 	return from.Add(deadlineOf(p.in.Spec)), true
 }

@@ -139,12 +139,18 @@ func (p *planner) abortRevision(rev string, images []cutoverv1alpha1.ContainerIm
 // progress (see trackProgress) for spec.progressDeadlineSeconds; msg says so. Until then it
 // asks to look again at the deadline. It reports whether it aborted.
 func (p *planner) abortIfStalled(stable, msg string) bool {
-	if p.deadlineExceeded() {
+	return p.abortIfStalledSince(stable, time.Time{}, msg)
+}
+
+// abortIfStalledSince is abortIfStalled with the deadline counted from since when that is later
+// than the last progress recorded (see deadline).
+func (p *planner) abortIfStalledSince(stable string, since time.Time, msg string) bool {
+	if p.deadlineExceeded(since) {
 		p.abort(cutoverv1alpha1.ReasonProgressDeadlineExceeded, msg, true)
 		p.abortedState(stable)
 		return true
 	}
-	p.requeueForDeadline()
+	p.requeueForDeadline(since)
 	return false
 }
 
@@ -463,8 +469,7 @@ func (p *planner) waitAt(idx int, steps []cutoverv1alpha1.CanaryStep, stable str
 func (p *planner) pauseWaits(stable string, end time.Time, next int32, msg string) {
 	d := p.in.Desired.Hash
 	avail := p.rs[d].Available
-	p.progressFrom = end
-	if p.abortIfStalled(stable, fmt.Sprintf("revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available for the next weight): aborted, all traffic back to stable %s",
+	if p.abortIfStalledSince(stable, end, fmt.Sprintf("revision %s made no progress for spec.progressDeadlineSeconds (%d/%d pods available for the next weight): aborted, all traffic back to stable %s",
 		d, avail, next, stable)) {
 		return
 	}

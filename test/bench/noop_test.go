@@ -77,19 +77,11 @@ func (k *rvBook) before(key, rv string, t time.Time) bool {
 // left out (/apis/apps/v1/namespaces/x/replicasets/y/scale → replicasets/x/y); "" for a path
 // that names no object (a create).
 func objectKey(path string) string {
-	parts := strings.Split(strings.Trim(path, "/"), "/")
-	switch {
-	case len(parts) >= 2 && parts[0] == "api":
-		parts = parts[2:]
-	case len(parts) >= 3 && parts[0] == "apis":
-		parts = parts[3:]
-	default:
+	parts, ns, ok := apiPath(path)
+	if !ok || ns == "" || len(parts) < 2 {
 		return ""
 	}
-	if len(parts) < 4 || parts[0] != "namespaces" {
-		return ""
-	}
-	return parts[2] + "/" + parts[1] + "/" + parts[3]
+	return parts[0] + "/" + ns + "/" + parts[1]
 }
 
 // responseVersion reads metadata.resourceVersion from a JSON answer and puts the body back for

@@ -104,25 +104,15 @@ func TestWritesPerCanaryStep(t *testing.T) {
 func TestWritesPerIstioCanaryStep(t *testing.T) {
 	g := newTestGomega(t)
 	ns := newNamespace(t)
-	istioObjects(g, ns)
 	m := startManager(t, ns, nil)
-	ctx := context.Background()
-
-	ro := istioRollout(ns, "web", digestImage(1))
-	ro.Spec.Replicas = ptr.To[int32](2)
 	second := &metav1.Duration{Duration: time.Second}
-	ro.Spec.Strategy.Canary.Steps = []cutoverv1alpha1.CanaryStep{
-		{SetWeight: ptr.To[int32](20)}, {Pause: &cutoverv1alpha1.PauseStep{Duration: second}},
-		{SetWeight: ptr.To[int32](50)}, {Pause: &cutoverv1alpha1.PauseStep{Duration: second}},
-	}
-	g.Expect(k8sClient.Create(ctx, ro)).To(Succeed())
-	var stable string
-	g.Eventually(func(g Gomega) {
-		markAvailable(g, ns, "web")
-		r := getRollout(g, ns, "web")
-		g.Expect(r.Status.Phase).To(Equal(cutoverv1alpha1.PhaseHealthy), r.Status.Message)
-		stable = r.Status.StableRevision
-	}).Should(Succeed())
+	stable := healthyIstio(t, g, ns, func(ro *cutoverv1alpha1.Rollout) {
+		ro.Spec.Replicas = ptr.To[int32](2)
+		ro.Spec.Strategy.Canary.Steps = []cutoverv1alpha1.CanaryStep{
+			{SetWeight: ptr.To[int32](20)}, {Pause: &cutoverv1alpha1.PauseStep{Duration: second}},
+			{SetWeight: ptr.To[int32](50)}, {Pause: &cutoverv1alpha1.PauseStep{Duration: second}},
+		}
+	})
 
 	writes, events := m.phase(g, func() {
 		setImage(g, ns, "web", digestImage(2))
