@@ -76,7 +76,7 @@ test-fuzz: ## Run each fuzz target for FUZZTIME (default 10s); the corpus in tes
 
 .PHONY: test-integration
 test-integration: control-plane ## Integration tests on a real kube-apiserver and etcd (envtest).
-	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/integration/... ./internal/traffic/... -timeout 20m
+	KUBEBUILDER_ASSETS="$(K8S_BIN)" go test ./test/integration/... ./internal/traffic/... ./controllers/... -timeout 20m
 
 .PHONY: test-e2e
 test-e2e: control-plane build ## End-to-end tests on the local control plane (started and stopped here).

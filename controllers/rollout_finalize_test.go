@@ -24,7 +24,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -40,10 +39,7 @@ import (
 // action recorded in pendingRemoval and does not take it again, so without this its Events
 // would never be emitted.
 func TestEventsFollowTheStatusWriteWhateverComesNext(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := cutoverv1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme()
 	ro := &cutoverv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{
 		Name: "web", Namespace: "shop", Generation: 1,
 		Annotations: map[string]string{cutoverv1alpha1.AnnotationPromote: cutoverv1alpha1.ValueTrue},

@@ -21,7 +21,6 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
@@ -51,10 +50,7 @@ func TestChangesGoFirst(t *testing.T) {
 		t.Errorf("first out: %v at priority %d, want the changed Rollout at %d", got, prio, userChangePriority)
 	}
 
-	scheme := runtime.NewScheme()
-	if err := cutoverv1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme()
 	r := &RolloutReconciler{Client: fake.NewClientBuilder().WithScheme(scheme).Build()}
 	res, err := r.Reconcile(context.Background(), req("gone"))
 	if err != nil || res.Priority == nil || *res.Priority != normalPriority {

@@ -22,7 +22,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -34,10 +33,7 @@ import (
 // copy is what a reconcile read before the change.
 func staleCopy(t *testing.T, ro *cutoverv1alpha1.Rollout, change func(*cutoverv1alpha1.Rollout)) (client.Client, *cutoverv1alpha1.Rollout) {
 	t.Helper()
-	scheme := runtime.NewScheme()
-	if err := cutoverv1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
+	scheme := testScheme()
 	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(ro).WithStatusSubresource(ro).Build()
 	ctx := context.Background()
 	read := &cutoverv1alpha1.Rollout{}

@@ -53,15 +53,13 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		// The patch carries the resourceVersion that was read: a reconcile that started from a
 		// cached copy older than the last status write fails here, before it emits Events or
 		// acts on annotations a second time, and runs again on fresh data.
-		patch := client.MergeFromWithOptions(s.base, client.MergeFromWithOptimisticLock{})
-		if err := r.Status().Patch(ctx, ro, patch, client.FieldOwner(FieldOwner)); err != nil {
+		if err := r.patchStatus(ctx, ro, s.base); err != nil {
 			if apierrors.IsConflict(err) && retErr == nil {
 				ctrl.LoggerFrom(ctx).V(1).Info("Reconciled a stale copy; trying again")
 				return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
 			}
 			return res, errors.Join(retErr, fmt.Errorf("writing status: %w", err))
 		}
-		r.own.wrote(client.ObjectKeyFromObject(ro), s.base.ResourceVersion, ro.ResourceVersion)
 	}
 	r.recordMetrics(s, s.scaled && retErr == nil)
 	// The status records what happened: the Events say so now, whatever comes next.

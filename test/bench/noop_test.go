@@ -24,6 +24,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 )
 
 // noOpSuffix marks the count of a write that changed nothing: "replicasets PATCH (no-op)".
@@ -84,10 +91,16 @@ func objectKey(path string) string {
 	return parts[0] + "/" + ns + "/" + parts[1]
 }
 
-// responseVersion reads metadata.resourceVersion from a JSON answer and puts the body back for
-// the client; "" when the answer is not JSON.
+// responseVersion reads metadata.resourceVersion from an answer, JSON or protobuf (the
+// built-in kinds' answers, and the metadata-only answers Cutover asks for), and puts the body
+// back for the client; "" when the answer is neither or cannot be read.
 func responseVersion(resp *http.Response) string {
-	if resp == nil || resp.Body == nil || !strings.Contains(resp.Header.Get("Content-Type"), "json") {
+	if resp == nil || resp.Body == nil {
+		return ""
+	}
+	ct := resp.Header.Get("Content-Type")
+	isJSON, isProto := strings.Contains(ct, "json"), strings.HasPrefix(ct, runtime.ContentTypeProtobuf)
+	if !isJSON && !isProto {
 		return ""
 	}
 	raw, err := io.ReadAll(resp.Body)
@@ -95,6 +108,17 @@ func responseVersion(resp *http.Response) string {
 	resp.Body = io.NopCloser(bytes.NewReader(raw))
 	if err != nil {
 		return ""
+	}
+	if isProto {
+		obj, _, err := answerCodecs.UniversalDeserializer().Decode(raw, nil, nil)
+		if err != nil {
+			return ""
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			return ""
+		}
+		return m.GetResourceVersion()
 	}
 	var obj struct {
 		Metadata struct {
@@ -106,6 +130,14 @@ func responseVersion(resp *http.Response) string {
 	}
 	return obj.Metadata.ResourceVersion
 }
+
+// answerCodecs decodes the protobuf answers: the built-in kinds and PartialObjectMetadata.
+var answerCodecs = func() serializer.CodecFactory {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(metav1.AddMetaToScheme(s))
+	return serializer.NewCodecFactory(s)
+}()
 
 // noOps is the number of writes found to change nothing.
 func (c counts) noOps() int {

@@ -17,6 +17,7 @@ limitations under the License.
 package bench
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -25,6 +26,11 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // TestCountingTransportTellsNoOps: a write answered with a resourceVersion the object already had
@@ -87,6 +93,34 @@ func TestObjectKey(t *testing.T) {
 	} {
 		if got := objectKey(path); got != want {
 			t.Errorf("objectKey(%q) = %q, want %q", path, got, want)
+		}
+	}
+}
+
+// TestResponseVersionReadsProtobuf: the answers in protobuf (a ReplicaSet, and the metadata-only
+// answer of Cutover's status writes) give their resourceVersion too, and the body stays whole.
+func TestResponseVersionReadsProtobuf(t *testing.T) {
+	info, ok := runtime.SerializerInfoForMediaType(answerCodecs.SupportedMediaTypes(), runtime.ContentTypeProtobuf)
+	if !ok {
+		t.Fatal("no protobuf serializer")
+	}
+	for _, tc := range []struct {
+		obj runtime.Object
+		gv  schema.GroupVersion
+	}{
+		{&appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web", ResourceVersion: "17"}}, appsv1.SchemeGroupVersion},
+		{&metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Name: "web", ResourceVersion: "17"}}, metav1.SchemeGroupVersion},
+	} {
+		raw, err := runtime.Encode(answerCodecs.EncoderForVersion(info.Serializer, tc.gv), tc.obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := &http.Response{Header: http.Header{"Content-Type": {runtime.ContentTypeProtobuf}}, Body: io.NopCloser(bytes.NewReader(raw))}
+		if got := responseVersion(resp); got != "17" {
+			t.Errorf("%T: resourceVersion %q, want 17", tc.obj, got)
+		}
+		if back, _ := io.ReadAll(resp.Body); !bytes.Equal(back, raw) {
+			t.Errorf("%T: the body was not put back whole", tc.obj)
 		}
 	}
 }

@@ -35,6 +35,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"k8s.io/client-go/rest"
 
 	"github.com/cutover-dev/cutover/test/utils"
@@ -59,8 +61,9 @@ func buildManager(b *testing.B) string {
 // proxy that counts its writes.
 type managerProcess struct {
 	*manager
-	pid       int
-	pprofAddr string
+	pid         int
+	pprofAddr   string
+	metricsAddr string
 }
 
 // startManagerProcess starts the manager binary with its default flags, except for the
@@ -83,14 +86,14 @@ current-context: bench
 	if err := os.WriteFile(kubeconfig, []byte(kc), 0o600); err != nil {
 		b.Fatalf("writing the manager's kubeconfig: %v", err)
 	}
-	probe, pprof := utils.FreeAddress(b), utils.FreeAddress(b)
+	probe, pprof, metricsAddr := utils.FreeAddress(b), utils.FreeAddress(b), utils.FreeAddress(b)
 	logPath := filepath.Join(dir, "manager.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		b.Fatalf("creating the manager's log: %v", err)
 	}
 	cmd := exec.CommandContext(ctx, bin, "--kubeconfig="+kubeconfig, "--health-probe-bind-address="+probe,
-		"--pprof-bind-address="+pprof, "--zap-log-level=error")
+		"--pprof-bind-address="+pprof, "--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--zap-log-level=error")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("starting the manager: %v", err)
@@ -118,7 +121,7 @@ current-context: bench
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return &managerProcess{manager: &manager{writes: wc}, pid: cmd.Process.Pid, pprofAddr: pprof}
+	return &managerProcess{manager: &manager{writes: wc}, pid: cmd.Process.Pid, pprofAddr: pprof, metricsAddr: metricsAddr}
 }
 
 // startCountingProxy serves a reverse proxy to the API server on plain HTTP (127.0.0.1 only),
@@ -181,15 +184,16 @@ func (m *managerProcess) heapAtRest(b *testing.B, file string) (uint64, string) 
 	return 0, ""
 }
 
-// cpuProfile starts a 20-second CPU profile of the manager when CUTOVER_BENCH_PROFILES is set
-// (the first 20 s of a burst, its busiest part), and returns a function that waits for it and
-// returns the file it was saved to.
-func (m *managerProcess) cpuProfile(b *testing.B, file string) func() string {
+// cpuProfile starts a CPU profile of the manager when CUTOVER_BENCH_PROFILES is set, for most of
+// a burst of n changes (60 s per 1,000 Rollouts, at least 20 s), and returns a function that
+// waits for it and returns the file it was saved to.
+func (m *managerProcess) cpuProfile(b *testing.B, n int, file string) func() string {
 	if os.Getenv("CUTOVER_BENCH_PROFILES") == "" {
 		return func() string { return "" }
 	}
+	seconds := max(20, n*60/1000)
 	done := make(chan string, 1)
-	go func() { done <- m.saveProfile(b, "profile?seconds=20", file) }()
+	go func() { done <- m.saveProfile(b, fmt.Sprintf("profile?seconds=%d", seconds), file) }()
 	return func() string { return <-done }
 }
 
@@ -212,17 +216,45 @@ func (m *managerProcess) saveProfile(b *testing.B, what, file string) string {
 }
 
 func (m *managerProcess) get(b *testing.B, what string) []byte {
-	resp, err := http.Get("http://" + m.pprofAddr + "/debug/pprof/" + what)
+	return fetch(b, "http://"+m.pprofAddr+"/debug/pprof/"+what)
+}
+
+// fetch reads address's body; an error fails the benchmark.
+func fetch(b *testing.B, address string) []byte {
+	resp, err := http.Get(address)
 	if err != nil {
-		b.Errorf("reading /debug/pprof/%s: %v", what, err)
+		b.Errorf("reading %s: %v", address, err)
 		return nil
 	}
 	defer func() { _ = resp.Body.Close() }()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != http.StatusOK {
-		b.Errorf("reading /debug/pprof/%s: %d %v", what, resp.StatusCode, err)
+		b.Errorf("reading %s: %d %v", address, resp.StatusCode, err)
 	}
 	return data
+}
+
+// reconciles is how many reconciles of Rollouts the manager has finished, whatever their
+// result (controller-runtime's controller_runtime_reconcile_total of the rollout controller).
+func (m *managerProcess) reconciles(b *testing.B) float64 {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := p.TextToMetricFamilies(bytes.NewReader(fetch(b, "http://"+m.metricsAddr+"/metrics")))
+	if err != nil {
+		b.Fatalf("parsing the manager's metrics: %v", err)
+	}
+	total, found := 0.0, false
+	for _, mt := range families["controller_runtime_reconcile_total"].GetMetric() {
+		for _, l := range mt.GetLabel() {
+			if l.GetName() == "controller" && l.GetValue() == "rollout" {
+				total += mt.GetCounter().GetValue()
+				found = true
+			}
+		}
+	}
+	if !found {
+		b.Fatal("the manager's metrics have no controller_runtime_reconcile_total of the rollout controller")
+	}
+	return total
 }
 
 // cpu is the CPU time (user and system) the manager has used so far.

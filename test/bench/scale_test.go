@@ -108,6 +108,7 @@ type scaleResult struct {
 	peakRSS             uint64
 	drain               time.Duration
 	managerCPU, apiCPU  time.Duration
+	reconciles          float64
 	create              summary
 	writes              counts
 	initialWritesPerRO  float64
@@ -165,8 +166,8 @@ func runScale(b *testing.B, assets, kubeconfig, bin string, n int, mesh bool) st
 	r.rss = mgr.rss(b)
 
 	// The burst: every image changes at once; each Rollout walks its canary to the end.
-	cpu0, api0, w0 := mgr.cpu(b), processCPU(b, api), mgr.writes.snapshot()
-	stopProfile := mgr.cpuProfile(b, fmt.Sprintf("cpu-%d.pb.gz", n))
+	cpu0, api0, w0, rec0 := mgr.cpu(b), processCPU(b, api), mgr.writes.snapshot(), mgr.reconciles(b)
+	stopProfile := mgr.cpuProfile(b, n, fmt.Sprintf("cpu-%d.pb.gz", n))
 	start := time.Now()
 	newImage := digestImage(2)
 	parallel(b, names, 50, func(name string) error { return obs.changeImage(ctx, name, newImage) })
@@ -178,6 +179,7 @@ func runScale(b *testing.B, assets, kubeconfig, bin string, n int, mesh bool) st
 	r.cpuPro = stopProfile()
 	mgr.waitQuiet()
 	r.managerCPU, r.apiCPU = mgr.cpu(b)-cpu0, processCPU(b, api)-api0
+	r.reconciles = mgr.reconciles(b) - rec0
 	r.peakRSS = mgr.peakRSS(b)
 	r.writes = mgr.writes.snapshot().minus(w0)
 	r.create = obs.latencies(b, markCreate, names)
@@ -198,6 +200,7 @@ func (r scaleResult) report(b *testing.B) string {
 	b.ReportMetric(float64(r.n)/r.drain.Seconds(), "rollouts/s")
 	b.ReportMetric(ms(r.managerCPU)/steps, "cpu-ms/step")
 	b.ReportMetric(float64(writes)/steps, "writes/step")
+	b.ReportMetric(r.reconciles/steps, "reconciles/step")
 	b.ReportMetric(float64(events)/steps, "events/step")
 	b.ReportMetric(float64(refused), "refused")
 	b.ReportMetric(float64(noOps), "no-op")
@@ -228,6 +231,7 @@ func (r scaleResult) report(b *testing.B) string {
 	fmt.Fprintf(&t, "%-52s %10.1f s    (%.1f Rollouts/s)\n", "  drained in", r.drain.Seconds(), float64(r.n)/r.drain.Seconds())
 	fmt.Fprintf(&t, "%-52s %10.1f s    (%.2f ms per canary step; goal ≤ 2)\n", "  manager CPU", r.managerCPU.Seconds(), ms(r.managerCPU)/steps)
 	fmt.Fprintf(&t, "%-52s %10.1f s    (%.2f ms per canary step)\n", "  API server CPU", r.apiCPU.Seconds(), ms(r.apiCPU)/steps)
+	fmt.Fprintf(&t, "%-52s %10.0f      (%.2f per canary step, %.1f per Rollout)\n", "  reconciles", r.reconciles, r.reconciles/steps, r.reconciles/float64(r.n))
 	fmt.Fprintf(&t, "%-52s %10.0f / %.0f / %.0f ms (p50 / p99 / max)\n", "  image change → new ReplicaSet",
 		ms(r.create.p50), ms(r.create.p99), ms(r.create.max))
 	fmt.Fprintf(&t, "%-52s %10.2f      (+ %.2f Events; %d refused, %d no-op; goal ≤ 3 + 1)\n", "  manager writes per canary step",
