@@ -46,8 +46,8 @@ type JSONPatchOp struct {
 
 // ObjectPatch is the JSON patch of one routing object.
 type ObjectPatch struct {
-	// Object is the object the patch was planned from (the one given to Plan); applying the
-	// patch with a client updates it in place.
+	// Object is the object the patch was planned from (the one given to Plan). Router.Apply
+	// sets its resourceVersion to the one the write left, and nothing else.
 	Object client.Object
 	// Ops are the operations. Each written field is preceded by test operations on the values
 	// it was planned from (the name of its route or subset, the subset of its destination, its
@@ -546,9 +546,13 @@ func plainString(s string) bool {
 
 // describe names an object in messages.
 func describe(obj client.Object) string {
-	kind := KindVirtualService
+	return fmt.Sprintf("%s %s/%s", kindOf(obj), obj.GetNamespace(), obj.GetName())
+}
+
+// kindOf is the kind of a routing object.
+func kindOf(obj client.Object) string {
 	if _, ok := obj.(*networkingv1.DestinationRule); ok {
-		kind = KindDestinationRule
+		return KindDestinationRule
 	}
-	return fmt.Sprintf("%s %s/%s", kind, obj.GetNamespace(), obj.GetName())
+	return KindVirtualService
 }

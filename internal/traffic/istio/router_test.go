@@ -370,6 +370,33 @@ func TestRouterConcurrentEditFailsThePatch(t *testing.T) {
 	}
 }
 
+// TestApplyAsksOnlyForMetadata: Apply writes the planned weights and sets each patched object's
+// resourceVersion to the one its write left; the rest of the object stays as it was planned
+// from (the answer is metadata only).
+func TestApplyAsksOnlyForMetadata(t *testing.T) {
+	c, r, ro, ns := reconciled(t)
+	vs, dr := getVS(t, c, ns, "checkout"), getDR(t, c, ns)
+	patches, _, err := istio.Plan([]*networkingv1.VirtualService{vs}, dr, *ro.Spec.TrafficRouting.Istio,
+		traffic.Split{StableRevision: "s1", CanaryRevision: "c1", CanaryWeight: 60})
+	if err != nil || len(patches) != 1 {
+		t.Fatalf("Plan = %d patches, %v; want one VirtualService patch", len(patches), err)
+	}
+	before := vs.ResourceVersion
+	if _, err := r.Apply(context.Background(), patches); err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	stored := getVS(t, c, ns, "checkout")
+	if got := weights(stored); got[0] != [2]int32{40, 60} {
+		t.Errorf("weights = %v, want the primary route at 40/60", got)
+	}
+	if vs.ResourceVersion == before || vs.ResourceVersion != stored.ResourceVersion {
+		t.Errorf("resourceVersion after Apply = %s (was %s), want the stored %s", vs.ResourceVersion, before, stored.ResourceVersion)
+	}
+	if got := weights(vs); got[0] != [2]int32{80, 20} {
+		t.Errorf("the planned-from object's weights = %v, want them untouched at 80/20", got)
+	}
+}
+
 func TestRouterValidatesEverythingBeforePatching(t *testing.T) {
 	c := envClient(t)
 	ctx := context.Background()
