@@ -161,7 +161,7 @@ func enqueueFirst() handler.EventHandler {
 }
 
 // SetupWithManager registers the controller: Rollouts (on spec or annotation changes) and the
-// ReplicaSets they own.
+// ReplicaSets they control.
 func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &cutoverv1alpha1.Rollout{}, routingRefIndex, routingRefs); err != nil {
 		return fmt.Errorf("indexing Rollouts by routing object: %w", err)
@@ -175,7 +175,7 @@ func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// the head of the queue (see userChangePriority).
 		For(&cutoverv1alpha1.Rollout{}, builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&cutoverv1alpha1.Rollout{}, enqueueFirst(), builder.WithPredicates(changed)).
-		Owns(&appsv1.ReplicaSet{}).
+		Watches(&appsv1.ReplicaSet{}, handler.EnqueueRequestsFromMapFunc(ownerRollout)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("rollout")
 	if r.Services != nil {

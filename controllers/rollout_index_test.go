@@ -17,6 +17,7 @@ limitations under the License.
 package controllers
 
 import (
+	"context"
 	"slices"
 	"testing"
 
@@ -69,8 +70,13 @@ func TestReplicaSetOwnerAndRevision(t *testing.T) {
 			APIVersion: apiVersion, Kind: kind, Name: "web", UID: "u1", Controller: ptr.To(controller),
 		}}}}
 	}
-	if got := replicaSetOwner(owned(cutoverv1alpha1.GroupVersion.String(), "Rollout", true)); !slices.Equal(got, []string{"web"}) {
+	mine := owned(cutoverv1alpha1.GroupVersion.String(), "Rollout", true)
+	mine.Namespace = "shop"
+	if got := replicaSetOwner(mine); !slices.Equal(got, []string{"web"}) {
 		t.Errorf("a Rollout's ReplicaSet: index %v, want [web]", got)
+	}
+	if got := ownerRollout(context.Background(), mine); len(got) != 1 || got[0].Namespace != "shop" || got[0].Name != "web" {
+		t.Errorf("a Rollout's ReplicaSet enqueues %v, want shop/web", got)
 	}
 	for name, rs := range map[string]*appsv1.ReplicaSet{
 		"a Deployment's":           owned("apps/v1", "Deployment", true),
@@ -80,6 +86,9 @@ func TestReplicaSetOwnerAndRevision(t *testing.T) {
 	} {
 		if got := replicaSetOwner(rs); got != nil {
 			t.Errorf("%s ReplicaSet: index %v, want none", name, got)
+		}
+		if got := ownerRollout(context.Background(), rs); got != nil {
+			t.Errorf("%s ReplicaSet enqueues %v, want nothing", name, got)
 		}
 	}
 

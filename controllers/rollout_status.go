@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-openapi/jsonpointer"
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -124,7 +125,7 @@ func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1
 		if !ok {
 			continue
 		}
-		path := "/metadata/annotations/" + strings.NewReplacer("~", "~0", "/", "~1").Replace(k)
+		path := "/metadata/annotations/" + jsonpointer.Escape(k)
 		ops = append(ops, map[string]any{"op": "test", "path": path, "value": v}, map[string]any{"op": "remove", "path": path})
 	}
 	if len(ops) == 0 {

@@ -197,6 +197,38 @@ func (m *managerProcess) cpuProfile(b *testing.B, n int, file string) func() str
 	return func() string { return <-done }
 }
 
+// apiServerProfile starts a CPU profile of the API server cfg reaches, like cpuProfile, through
+// its own /debug/pprof (kube-apiserver serves it to an admin, as envtest's user is).
+func apiServerProfile(b *testing.B, cfg *rest.Config, n int, file string) func() string {
+	dir := os.Getenv("CUTOVER_BENCH_PROFILES")
+	if dir == "" {
+		return func() string { return "" }
+	}
+	c, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		b.Fatalf("building the API server's HTTP client: %v", err)
+	}
+	address := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", strings.TrimSuffix(cfg.Host, "/"), max(20, n*60/1000))
+	done := make(chan string, 1)
+	go func() {
+		resp, err := c.Get(address)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Logf("no API server profile (%s): %v %v", address, err, resp)
+			done <- ""
+			return
+		}
+		defer func() { _ = resp.Body.Close() }()
+		data, _ := io.ReadAll(resp.Body)
+		path := filepath.Join(dir, file)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			b.Logf("writing %s: %v", path, err)
+			path = ""
+		}
+		done <- path
+	}()
+	return func() string { return <-done }
+}
+
 // saveProfile fetches /debug/pprof/<what> into CUTOVER_BENCH_PROFILES/file, if that is set.
 func (m *managerProcess) saveProfile(b *testing.B, what, file string) string {
 	dir := os.Getenv("CUTOVER_BENCH_PROFILES")

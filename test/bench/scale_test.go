@@ -114,6 +114,7 @@ type scaleResult struct {
 	initialWritesPerRO  float64
 	setupWrites         counts
 	heapProfile, cpuPro string
+	apiProfile          string
 }
 
 func runScale(b *testing.B, assets, kubeconfig, bin string, n int, mesh bool) string {
@@ -168,6 +169,7 @@ func runScale(b *testing.B, assets, kubeconfig, bin string, n int, mesh bool) st
 	// The burst: every image changes at once; each Rollout walks its canary to the end.
 	cpu0, api0, w0, rec0 := mgr.cpu(b), processCPU(b, api), mgr.writes.snapshot(), mgr.reconciles(b)
 	stopProfile := mgr.cpuProfile(b, n, fmt.Sprintf("cpu-%d.pb.gz", n))
+	stopAPIProfile := apiServerProfile(b, cfg, n, fmt.Sprintf("apiserver-cpu-%d.pb.gz", n))
 	start := time.Now()
 	newImage := digestImage(2)
 	parallel(b, names, 50, func(name string) error { return obs.changeImage(ctx, name, newImage) })
@@ -176,7 +178,7 @@ func runScale(b *testing.B, assets, kubeconfig, bin string, n int, mesh bool) st
 			ro.Status.StableRevision != "" && ro.Status.StableRevision != obs.stableOf(ro.Name)
 	})
 	r.drain = time.Since(start)
-	r.cpuPro = stopProfile()
+	r.cpuPro, r.apiProfile = stopProfile(), stopAPIProfile()
 	mgr.waitQuiet()
 	r.managerCPU, r.apiCPU = mgr.cpu(b)-cpu0, processCPU(b, api)-api0
 	r.reconciles = mgr.reconciles(b) - rec0
@@ -240,7 +242,7 @@ func (r scaleResult) report(b *testing.B) string {
 		fmt.Fprintf(&t, "    %-48s %8d %8.2f per Rollout\n", k, r.writes[k], float64(r.writes[k])/float64(r.n))
 	}
 	if r.heapProfile != "" || r.cpuPro != "" {
-		fmt.Fprintf(&t, "profiles: %s %s\n", r.heapProfile, r.cpuPro)
+		fmt.Fprintf(&t, "profiles: %s %s %s\n", r.heapProfile, r.cpuPro, r.apiProfile)
 	}
 	return t.String()
 }

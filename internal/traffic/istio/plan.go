@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/go-openapi/jsonpointer"
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -494,7 +495,7 @@ func (b *builder) label(s subsetRef, rev string) {
 	}
 	base := fmt.Sprintf("/spec/subsets/%d", s.index)
 	b.test(base+"/name", s.name)
-	path := base + "/labels/" + escapePointer(cutoverv1alpha1.LabelRevision)
+	path := base + "/labels/" + jsonpointer.Escape(cutoverv1alpha1.LabelRevision)
 	if len(s.labels) == 0 {
 		// The labels map may be absent: add the whole map.
 		b.ops = append(b.ops, JSONPatchOp{Op: OpAdd, Path: base + "/labels",
@@ -526,11 +527,6 @@ func (b *builder) weight(base string, d destRef, want int32) {
 	dest := fmt.Sprintf("%s/route/%d", base, d.index)
 	b.test(dest+"/destination/subset", d.subset)
 	b.write(dest+"/weight", d.weight, d.weight != 0, want)
-}
-
-// escapePointer escapes a key for a JSON pointer (RFC 6901).
-func escapePointer(key string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(key)
 }
 
 // plainString reports whether s is printable ASCII that JSON encoders leave as it is.

@@ -25,8 +25,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
+	"github.com/go-openapi/jsonpointer"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -50,7 +50,7 @@ const (
 
 // RevisionPath is the JSON pointer of the revision key in a Service's selector
 // ("/spec/selector/cutover.dev~1revision").
-var RevisionPath = SelectorPath + "/" + escapePointer(cutoverv1alpha1.LabelRevision)
+var RevisionPath = SelectorPath + "/" + jsonpointer.Escape(cutoverv1alpha1.LabelRevision)
 
 // JSON patch operations used by SelectorPatch.
 const (
@@ -96,11 +96,6 @@ func SelectorPatch(selector map[string]string, resourceVersion, revision string)
 			{Op: OpAdd, Path: SelectorPath, Value: map[string]string{cutoverv1alpha1.LabelRevision: revision}},
 		}
 	}
-}
-
-// escapePointer escapes a map key as one JSON pointer token (RFC 6901).
-func escapePointer(token string) string {
-	return strings.NewReplacer("~", "~0", "/", "~1").Replace(token)
 }
 
 // Switcher points Services at a revision by one selector key.
