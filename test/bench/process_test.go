@@ -92,8 +92,11 @@ current-context: bench
 	if err != nil {
 		b.Fatalf("creating the manager's log: %v", err)
 	}
-	cmd := exec.CommandContext(ctx, bin, "--kubeconfig="+kubeconfig, "--health-probe-bind-address="+probe,
-		"--pprof-bind-address="+pprof, "--metrics-bind-address="+metricsAddr, "--metrics-secure=false", "--zap-log-level=error")
+	args := []string{"--kubeconfig=" + kubeconfig, "--health-probe-bind-address=" + probe,
+		"--pprof-bind-address=" + pprof, "--metrics-bind-address=" + metricsAddr, "--metrics-secure=false", "--zap-log-level=error"}
+	// CUTOVER_BENCH_MANAGER_FLAGS adds flags, to explore (e.g. --concurrency=20).
+	args = append(args, strings.Fields(os.Getenv("CUTOVER_BENCH_MANAGER_FLAGS"))...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("starting the manager: %v", err)

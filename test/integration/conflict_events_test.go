@@ -29,10 +29,10 @@ import (
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
 
-// TestRevisionCreatedSurvivesAStatusConflict: the status write of the round that created the
-// new revision's ReplicaSet is refused with 409. The ReplicaSet exists, so the next round
-// creates nothing, yet it records the revision again and announces it: exactly one
-// RevisionCreated for it.
+// TestRevisionCreatedSurvivesAStatusConflict: the first status write after an image change (the
+// round that finds the new revision's ReplicaSet created, as the round that created it writes no
+// status) is refused with 409. The ReplicaSet exists, so the next round creates nothing, yet it
+// records the revision again and announces it: exactly one RevisionCreated for it.
 func TestRevisionCreatedSurvivesAStatusConflict(t *testing.T) {
 	g := newTestGomega(t)
 	ns := newNamespace(t)
