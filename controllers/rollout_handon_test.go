@@ -101,7 +101,7 @@ func TestTheCreatingRoundStopsAfterTheCreate(t *testing.T) {
 	if ev := <-rec.Events; !strings.Contains(ev, "DriftReplaced") {
 		t.Errorf("Event %q, want the phase's DriftReplaced", ev)
 	}
-	if !s.handedOn || s.created != "new" {
-		t.Errorf("the round is not marked as handed on (handedOn %v, created %q)", s.handedOn, s.created)
+	if s.plan != nil || s.created != "new" {
+		t.Errorf("the round did not hand its plan on (plan kept: %v, created %q)", s.plan != nil, s.created)
 	}
 }

@@ -52,11 +52,13 @@ func (r *RolloutReconciler) reconcileReplicaSets(ctx context.Context, s *rollout
 		}
 		// The round that creates a revision's ReplicaSet stops there, one round trip after it
 		// began: in a burst of changes the next Rollout's ReplicaSet is not kept waiting for this
-		// one's status write. The ReplicaSet's watch event brings the round that plans the same
-		// again, finds the ReplicaSet in the cache, and writes the status that records the
-		// revision, with its RevisionCreated Event; the rest of this plan (scales, routing, an
-		// action's annotation) is that round's too. The requeue is a safety net only.
-		s.handedOn = true
+		// one's status write. It drops its plan, so it records and announces nothing of it (no
+		// status write, no plan Events, no annotation removed). The ReplicaSet's watch event
+		// brings the round that plans the same again, finds the ReplicaSet in the cache, and
+		// writes the status that records the revision, with its RevisionCreated Event; the rest
+		// of this plan (scales, routing, an action's annotation) is that round's too. The
+		// requeue is a safety net only.
+		s.plan = nil
 		return ctrl.Result{RequeueAfter: time.Second}, errWaiting
 	}
 	if err := r.scaleReplicaSets(ctx, s); err != nil {

@@ -59,9 +59,6 @@ type rolloutScope struct {
 	// created is the revision whose ReplicaSet this round created, at createdAt.
 	created   string
 	createdAt time.Time
-	// handedOn is set when the round stopped right after creating that ReplicaSet: the round
-	// its watch event brings writes the status (see reconcileReplicaSets).
-	handedOn bool
 
 	// queued for after the status write, after the plan's own Events
 	events []plan.Event

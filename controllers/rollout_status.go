@@ -45,13 +45,6 @@ import (
 // removes the action annotations the status now records as pending removal.
 func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope, res ctrl.Result, retErr error) (ctrl.Result, error) {
 	ro := s.rollout
-	if s.handedOn && retErr == nil {
-		// Nothing of the plan is recorded yet: no status write, no plan Events, no annotation
-		// removed; the next round plans them again. What the round did is its own.
-		r.recordMetrics(s, false)
-		r.emit(ro, s.events)
-		return res, nil
-	}
 	if s.plan != nil {
 		ro.Status = *s.plan.Status.DeepCopy()
 		res = lowestNonZero(res, ctrl.Result{RequeueAfter: s.plan.RequeueAfter})
@@ -76,7 +69,13 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		events = append(slices.Clone(s.plan.Events), s.events...)
 	}
 	events = append(events, permissionEvent(s.base, ro, retErr)...)
-	r.emit(ro, events)
+	for _, ev := range events {
+		typ := corev1.EventTypeNormal
+		if ev.Warning {
+			typ = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(ro, nil, typ, ev.Reason, "Reconcile", "%s", ev.Message)
+	}
 	if s.plan != nil && retErr == nil {
 		// Only now that the status records the decision; not after a failed phase.
 		if err := r.deleteReplicaSets(ctx, s); err != nil {
@@ -100,17 +99,6 @@ func (r *RolloutReconciler) finalizeStatus(ctx context.Context, s *rolloutScope,
 		return lowestNonZero(res, ctrl.Result{RequeueAfter: permissionRecheck}), nil
 	}
 	return res, retErr
-}
-
-// emit emits Events about ro.
-func (r *RolloutReconciler) emit(ro *cutoverv1alpha1.Rollout, events []plan.Event) {
-	for _, ev := range events {
-		typ := corev1.EventTypeNormal
-		if ev.Warning {
-			typ = corev1.EventTypeWarning
-		}
-		r.Recorder.Eventf(ro, nil, typ, ev.Reason, "Reconcile", "%s", ev.Message)
-	}
 }
 
 // podsStarting reports whether the only change from old to st is pods created for a revision
