@@ -38,6 +38,7 @@ import (
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/plan"
+	"github.com/cutover-dev/cutover/internal/rfc6902"
 )
 
 // finalizeStatus is the one status write of a reconcile. It sets the conditions from the plan
@@ -119,14 +120,14 @@ func podsStarting(old, st cutoverv1alpha1.RolloutStatus) bool {
 // (promote=true made promote=full) is a new action, and stays for the next reconcile to take.
 // Keys added meanwhile are not named, so they stay too.
 func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1alpha1.Rollout, keys []string) (ctrl.Result, error) {
-	var ops []map[string]any
+	var ops []rfc6902.Op
 	for _, k := range keys {
 		v, ok := ro.Annotations[k]
 		if !ok {
 			continue
 		}
 		path := "/metadata/annotations/" + jsonpointer.Escape(k)
-		ops = append(ops, map[string]any{"op": "test", "path": path, "value": v}, map[string]any{"op": "remove", "path": path})
+		ops = append(ops, rfc6902.Op{Op: "test", Path: path, Value: v}, rfc6902.Op{Op: "remove", Path: path})
 	}
 	if len(ops) == 0 {
 		return ctrl.Result{}, nil

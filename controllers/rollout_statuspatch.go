@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/rfc6902"
 )
 
 // patchStatus writes ro's status whole, locked on base's resourceVersion: a reconcile that
@@ -57,12 +58,7 @@ func (r *RolloutReconciler) patchStatus(ctx context.Context, ro, base *cutoverv1
 // on). One serialization of the status is cheaper than the two, and the diff, of a merge patch;
 // the status has one writer, Cutover, so nothing of someone else's is replaced.
 func statusPatch(rv string, st cutoverv1alpha1.RolloutStatus) ([]byte, error) {
-	type op struct {
-		Op    string `json:"op"`
-		Path  string `json:"path"`
-		Value any    `json:"value"`
-	}
-	body, err := json.Marshal([]op{
+	body, err := json.Marshal([]rfc6902.Op{
 		{Op: "replace", Path: "/metadata/resourceVersion", Value: rv},
 		{Op: "add", Path: "/status", Value: st},
 	})

@@ -23,6 +23,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cutover-dev/cutover/internal/rfc6902"
 )
 
 // ImageChange is one CONTAINER=IMAGE argument of `set image`.
@@ -51,13 +53,6 @@ func ParseImageChanges(args []string) ([]ImageChange, error) {
 	return out, nil
 }
 
-// jsonPatchOp is one operation of a JSON patch (RFC 6902).
-type jsonPatchOp struct {
-	Op    string `json:"op"`
-	Path  string `json:"path"`
-	Value string `json:"value"`
-}
-
 // ImagePatch is the JSON patch that sets the images of spec.template's containers (init
 // containers too, named as such or as "init:NAME", the form of status.images). Each replace is
 // guarded by a test of the container's name at that index, so a template reordered in the
@@ -65,7 +60,7 @@ type jsonPatchOp struct {
 // template does not have is an error that names it and lists those it has. It also returns,
 // for each change, the image it replaces.
 func ImagePatch(spec *corev1.PodSpec, changes []ImageChange) ([]byte, []string, error) {
-	var ops []jsonPatchOp
+	var ops []rfc6902.Op
 	previous := make([]string, 0, len(changes))
 	for _, ch := range changes {
 		field, idx := findContainer(spec, ch.Container)
@@ -79,8 +74,8 @@ func ImagePatch(spec *corev1.PodSpec, changes []ImageChange) ([]byte, []string, 
 		}
 		base := fmt.Sprintf("/spec/template/spec/%s/%d", field, idx)
 		ops = append(ops,
-			jsonPatchOp{Op: "test", Path: base + "/name", Value: list[idx].Name},
-			jsonPatchOp{Op: "replace", Path: base + "/image", Value: ch.Image})
+			rfc6902.Op{Op: "test", Path: base + "/name", Value: list[idx].Name},
+			rfc6902.Op{Op: "replace", Path: base + "/image", Value: ch.Image})
 		previous = append(previous, list[idx].Image)
 	}
 	b, err := json.Marshal(ops)

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/rfc6902"
 	"github.com/cutover-dev/cutover/internal/traffic"
 )
 
@@ -39,11 +40,7 @@ const (
 )
 
 // JSONPatchOp is one RFC 6902 operation.
-type JSONPatchOp struct {
-	Op    string `json:"op"`
-	Path  string `json:"path"`
-	Value any    `json:"value,omitempty"`
-}
+type JSONPatchOp = rfc6902.Op
 
 // ObjectPatch is the JSON patch of one routing object.
 type ObjectPatch struct {

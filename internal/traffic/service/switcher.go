@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/rfc6902"
 	"github.com/cutover-dev/cutover/internal/traffic"
 )
 
@@ -60,11 +61,7 @@ const (
 )
 
 // PatchOp is one RFC 6902 JSON patch operation.
-type PatchOp struct {
-	Op    string `json:"op"`
-	Path  string `json:"path"`
-	Value any    `json:"value,omitempty"`
-}
+type PatchOp = rfc6902.Op
 
 // SelectorPatch returns the JSON patch that makes a Service whose selector is selector (and
 // whose metadata.resourceVersion is resourceVersion) select revision, or nil when it already
