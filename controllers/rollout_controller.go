@@ -75,6 +75,8 @@ type RolloutReconciler struct {
 	Metrics *metrics.Recorder
 
 	own ownWrites
+	// ownScales holds, under each Rollout's key, the ReplicaSet versions its scales replaced.
+	ownScales ownWrites
 	// deletions keeps a ReplicaSet from being deleted twice before the cache sees it go.
 	deletions ownDeletions
 }
@@ -122,6 +124,7 @@ func (r *RolloutReconciler) reconcile(ctx context.Context, req ctrl.Request) (re
 	if err := r.Get(ctx, req.NamespacedName, ro); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.own.forget(req.NamespacedName)
+			r.ownScales.forget(req.NamespacedName)
 			r.Metrics.Forget(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)

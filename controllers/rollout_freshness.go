@@ -27,7 +27,7 @@ import (
 const staleRetry = 25 * time.Millisecond
 
 // ownWrites remembers, for each Rollout, the resourceVersions that Cutover's own writes to it
-// have replaced. The cache catches up with a write only when its watch event arrives, and a
+// (or, in a second instance, to its ReplicaSets) have replaced. The cache catches up with a write only when its watch event arrives, and a
 // reconcile triggered meanwhile (by a ReplicaSet event, say) would read a copy older than what
 // Cutover itself wrote: its status patch would be refused, or it would act on an annotation it
 // has already removed. Such a reconcile is put off instead, without a request to the API server.
@@ -58,14 +58,17 @@ func (o *ownWrites) wrote(key types.NamespacedName, before, after string) {
 	o.superseded[key][before] = struct{}{}
 }
 
-// stale reports whether version rv of the Rollout key was replaced by one of Cutover's own
-// writes. Any other version is at least as new as those writes (watch events of an object
-// arrive in order), so the cache holds them and the record of the Rollout is dropped.
-func (o *ownWrites) stale(key types.NamespacedName, rv string) bool {
+// stale reports whether any of the versions rvs of the objects under key was replaced by one
+// of Cutover's own writes. Any other version is at least as new as those writes (watch events
+// of an object arrive in order, and a resourceVersion names one object's version only), so when
+// none is stale the cache holds them all and the record of key is dropped.
+func (o *ownWrites) stale(key types.NamespacedName, rvs ...string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if _, ok := o.superseded[key][rv]; ok {
-		return true
+	for _, rv := range rvs {
+		if _, ok := o.superseded[key][rv]; ok {
+			return true
+		}
 	}
 	delete(o.superseded, key)
 	return false

@@ -59,6 +59,14 @@ func TestOwnWrites(t *testing.T) {
 	if o.stale(web, "") {
 		t.Error("an empty version is never recorded")
 	}
+	// Several objects under one key (a Rollout's ReplicaSets): one stale copy is enough.
+	o.wrote(api, "20", "21")
+	if !o.stale(api, "30", "20") {
+		t.Error("one of the versions read was replaced by Cutover's own write: want stale")
+	}
+	if o.stale(api, "30", "21") || o.stale(api, "20") {
+		t.Error("every version read is current: want fresh, and the record dropped")
+	}
 	// A patch that changed nothing leaves the version as it was: that version is the latest,
 	// and marking it stale would put every reconcile off for ever.
 	o.wrote(web, "14", "14")

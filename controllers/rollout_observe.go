@@ -42,6 +42,9 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	if r.cacheBehindScales(ctx, s.rollout, all) {
+		return ctrl.Result{RequeueAfter: staleRetry}, errWaiting
+	}
 	if err := r.observeRevision(ctx, s, all); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -57,6 +60,23 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, nil
+}
+
+// cacheBehindScales reports whether the cache still holds a ReplicaSet as it was before one of
+// Cutover's own scales. A round that planned from that copy would send the same scale again
+// (a write that changes nothing) or decide on a size that is no longer true; it is put off
+// until the scale's watch event arrives, as for the Rollout's own writes (ownWrites). The round
+// writes nothing: it stops before the planner runs.
+func (r *RolloutReconciler) cacheBehindScales(ctx context.Context, ro *cutoverv1alpha1.Rollout, all []*appsv1.ReplicaSet) bool {
+	rvs := make([]string, len(all))
+	for i, rs := range all {
+		rvs[i] = rs.ResourceVersion
+	}
+	if !r.ownScales.stale(client.ObjectKeyFromObject(ro), rvs...) {
+		return false
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Waiting for the cache to see Cutover's own scale")
+	return true
 }
 
 // listReplicaSets lists the ReplicaSets this Rollout controls, by their owner reference.

@@ -70,7 +70,9 @@ func (r *RolloutReconciler) reconcileReplicaSets(ctx context.Context, s *rollout
 }
 
 // scaleReplicaSets brings the live ReplicaSets to the sizes of the plan. Each patch's answer
-// updates the ReplicaSet in s, so a follow-up plan scales from the new size.
+// updates the ReplicaSet in s, so a follow-up plan scales from the new size; the version it
+// replaced is remembered, so that a later round does not plan from a cached copy older than
+// the scale (see observe).
 func (r *RolloutReconciler) scaleReplicaSets(ctx context.Context, s *rolloutScope) error {
 	for rev, want := range s.plan.Scale {
 		rs, ok := s.replicaSets[rev]
@@ -82,6 +84,7 @@ func (r *RolloutReconciler) scaleReplicaSets(ctx context.Context, s *rolloutScop
 		if err := r.Patch(ctx, rs, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
 			return fmt.Errorf("scaling ReplicaSet %s to %d: %w", rs.Name, want, err)
 		}
+		r.ownScales.wrote(client.ObjectKeyFromObject(s.rollout), orig.ResourceVersion, rs.ResourceVersion)
 		ctrl.LoggerFrom(ctx).V(1).Info("Scaled ReplicaSet", "ReplicaSet", rs.Name, "replicas", want)
 	}
 	return nil
