@@ -23,8 +23,15 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// staleRetry is how soon a reconcile that found the cache behind Cutover's own write runs again.
+// staleRetry is how soon a reconcile that found the cache behind Cutover's own write to the
+// Rollout runs again. It polls: the watch event of a status write brings no round (see
+// SetupWithManager).
 const staleRetry = 25 * time.Millisecond
+
+// scaleSeenRetry is the safety net of a reconcile that found the cache behind Cutover's own
+// scale of a ReplicaSet. The scale's watch event brings the next round as soon as the cache
+// holds it.
+const scaleSeenRetry = time.Second
 
 // ownWrites remembers, for each Rollout, the resourceVersions that Cutover's own writes to it
 // (or, in a second instance, to its ReplicaSets) have replaced. The cache catches up with a write only when its watch event arrives, and a

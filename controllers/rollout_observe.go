@@ -43,7 +43,7 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 		return ctrl.Result{}, err
 	}
 	if r.cacheBehindScales(ctx, s.rollout, all) {
-		return ctrl.Result{RequeueAfter: staleRetry}, errWaiting
+		return ctrl.Result{RequeueAfter: scaleSeenRetry}, errWaiting
 	}
 	if err := r.observeRevision(ctx, s, all); err != nil {
 		return ctrl.Result{}, err
@@ -66,7 +66,9 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 // Cutover's own scales. A round that planned from that copy would send the same scale again
 // (a write that changes nothing) or decide on a size that is no longer true; it is put off
 // until the scale's watch event arrives, as for the Rollout's own writes (ownWrites). The round
-// writes nothing: it stops before the planner runs.
+// writes nothing: it stops before the planner runs. That event brings the next round (every
+// ReplicaSet event does, and the informer's cache holds the scale by then), so the round does
+// not poll: its requeue is a safety net.
 func (r *RolloutReconciler) cacheBehindScales(ctx context.Context, ro *cutoverv1alpha1.Rollout, all []*appsv1.ReplicaSet) bool {
 	rvs := make([]string, len(all))
 	for i, rs := range all {

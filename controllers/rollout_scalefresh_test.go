@@ -37,7 +37,8 @@ import (
 // TestARoundWaitsForTheCacheToSeeItsScale: after Cutover scales a ReplicaSet, a round that
 // still reads the copy from before the scale (the cache has not had the watch event yet) is put
 // off before it plans: planned from that copy, it would send the same scale again, a write that
-// changes nothing. Once the cache holds the scale, rounds run as before.
+// changes nothing. The scale's watch event brings the next round, so the requeue is only a
+// safety net. Once the cache holds the scale, rounds run as before.
 func TestARoundWaitsForTheCacheToSeeItsScale(t *testing.T) {
 	ro := &cutoverv1alpha1.Rollout{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "u1"}}
 	rs := &appsv1.ReplicaSet{
@@ -66,8 +67,8 @@ func TestARoundWaitsForTheCacheToSeeItsScale(t *testing.T) {
 		}
 		s := &rolloutScope{rollout: read, base: read.DeepCopy(), now: time.Now()}
 		res, err := r.observe(ctx, s)
-		if errors.Is(err, errWaiting) && res.RequeueAfter != staleRetry {
-			t.Errorf("a round put off asks to run again after %v, want %v", res.RequeueAfter, staleRetry)
+		if errors.Is(err, errWaiting) && res.RequeueAfter != scaleSeenRetry {
+			t.Errorf("a round put off asks to run again after %v, want the safety net %v", res.RequeueAfter, scaleSeenRetry)
 		}
 		return s, err
 	}
