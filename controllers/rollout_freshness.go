@@ -34,10 +34,10 @@ const staleRetry = 25 * time.Millisecond
 const scaleSeenRetry = time.Second
 
 // ownWrites remembers, for each Rollout, the resourceVersions that Cutover's own writes to it
-// (or, in a second instance, to its ReplicaSets) have replaced. The cache catches up with a write only when its watch event arrives, and a
-// reconcile triggered meanwhile (by a ReplicaSet event, say) would read a copy older than what
-// Cutover itself wrote: its status patch would be refused, or it would act on an annotation it
-// has already removed. Such a reconcile is put off instead, without a request to the API server.
+// (or, in a second instance, to its ReplicaSets) have replaced. The cache catches up with a
+// write only when its watch event arrives, and a reconcile triggered meanwhile (by a ReplicaSet
+// event, say) would read a copy older than what Cutover itself wrote: its status patch would be
+// refused, or it would act on an annotation it has already removed. Such a reconcile is put off instead, without a request to the API server.
 //
 // Resource versions are only compared for equality. The memory is an optimisation: a new
 // process starts from a fresh cache and needs none, and the optimistic lock on the status patch
