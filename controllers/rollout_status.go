@@ -127,7 +127,7 @@ func (r *RolloutReconciler) removeAnnotations(ctx context.Context, ro *cutoverv1
 			continue
 		}
 		path := "/metadata/annotations/" + jsonpointer.Escape(k)
-		ops = append(ops, rfc6902.Op{Op: "test", Path: path, Value: v}, rfc6902.Op{Op: "remove", Path: path})
+		ops = append(ops, rfc6902.Op{Op: rfc6902.Test, Path: path, Value: v}, rfc6902.Op{Op: rfc6902.Remove, Path: path})
 	}
 	if len(ops) == 0 {
 		return ctrl.Result{}, nil

@@ -59,8 +59,8 @@ func (r *RolloutReconciler) patchStatus(ctx context.Context, ro, base *cutoverv1
 // the status has one writer, Cutover, so nothing of someone else's is replaced.
 func statusPatch(rv string, st cutoverv1alpha1.RolloutStatus) ([]byte, error) {
 	body, err := json.Marshal([]rfc6902.Op{
-		{Op: "replace", Path: "/metadata/resourceVersion", Value: rv},
-		{Op: "add", Path: "/status", Value: st},
+		{Op: rfc6902.Replace, Path: "/metadata/resourceVersion", Value: rv},
+		{Op: rfc6902.Add, Path: "/status", Value: st},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("serializing the status: %w", err)

@@ -74,8 +74,8 @@ func ImagePatch(spec *corev1.PodSpec, changes []ImageChange) ([]byte, []string, 
 		}
 		base := fmt.Sprintf("/spec/template/spec/%s/%d", field, idx)
 		ops = append(ops,
-			rfc6902.Op{Op: "test", Path: base + "/name", Value: list[idx].Name},
-			rfc6902.Op{Op: "replace", Path: base + "/image", Value: ch.Image})
+			rfc6902.Op{Op: rfc6902.Test, Path: base + "/name", Value: list[idx].Name},
+			rfc6902.Op{Op: rfc6902.Replace, Path: base + "/image", Value: ch.Image})
 		previous = append(previous, list[idx].Image)
 	}
 	b, err := json.Marshal(ops)

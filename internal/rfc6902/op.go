@@ -19,6 +19,14 @@ limitations under the License.
 // blue-green Services and the plugin's image changes.
 package rfc6902
 
+// The operations Cutover sends.
+const (
+	Test    = "test"
+	Add     = "add"
+	Replace = "replace"
+	Remove  = "remove"
+)
+
 // Op is one operation of a JSON patch. A nil Value is left out (a remove); any other value,
 // zero values included, is sent.
 type Op struct {

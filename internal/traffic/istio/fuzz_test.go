@@ -24,6 +24,7 @@ import (
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 
+	"github.com/cutover-dev/cutover/internal/rfc6902"
 	"github.com/cutover-dev/cutover/internal/traffic"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
 )
@@ -82,7 +83,7 @@ func applyTo(t *testing.T, p istio.ObjectPatch, out any) {
 	if err != nil {
 		t.Fatalf("the patch does not decode: %v", err)
 	}
-	if len(p.Ops) == 0 || p.Ops[0].Op != istio.OpTest {
+	if len(p.Ops) == 0 || p.Ops[0].Op != rfc6902.Test {
 		t.Fatalf("the patch does not start with a test operation: %s", ops)
 	}
 	patched, err := patch.Apply(raw)

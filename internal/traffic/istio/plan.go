@@ -32,16 +32,6 @@ import (
 	"github.com/cutover-dev/cutover/internal/traffic"
 )
 
-// JSON patch operations (RFC 6902) the router writes.
-const (
-	OpTest    = "test"
-	OpAdd     = "add"
-	OpReplace = "replace"
-)
-
-// JSONPatchOp is one RFC 6902 operation.
-type JSONPatchOp = rfc6902.Op
-
 // ObjectPatch is the JSON patch of one routing object.
 type ObjectPatch struct {
 	// Object is the object the patch was planned from (the one given to Plan). Router.Apply
@@ -51,7 +41,7 @@ type ObjectPatch struct {
 	// it was planned from (the name of its route or subset, the subset of its destination, its
 	// old value when it has one), so that an edit made after the read fails the whole patch
 	// instead of being overwritten.
-	Ops []JSONPatchOp
+	Ops []rfc6902.Op
 	// Changed lists the fields the patch writes, formatted as in traffic.Observed.Corrected.
 	Changed []string
 }
@@ -442,7 +432,7 @@ func inspectRoute(vs *networkingv1.VirtualService, i int, name string, dests []*
 type builder struct {
 	kind    string
 	obj     client.Object
-	ops     []JSONPatchOp
+	ops     []rfc6902.Op
 	changed []string
 }
 
@@ -464,7 +454,7 @@ func (b *builder) test(path string, value any) {
 	if s, ok := value.(string); ok && !plainString(s) {
 		return
 	}
-	b.ops = append(b.ops, JSONPatchOp{Op: OpTest, Path: path, Value: value})
+	b.ops = append(b.ops, rfc6902.Op{Op: rfc6902.Test, Path: path, Value: value})
 }
 
 // write sets path to value: a test of the old value and a replace when it had one, an add
@@ -472,9 +462,9 @@ func (b *builder) test(path string, value any) {
 func (b *builder) write(path string, old any, hadOld bool, value any) {
 	if hadOld {
 		b.test(path, old)
-		b.ops = append(b.ops, JSONPatchOp{Op: OpReplace, Path: path, Value: value})
+		b.ops = append(b.ops, rfc6902.Op{Op: rfc6902.Replace, Path: path, Value: value})
 	} else {
-		b.ops = append(b.ops, JSONPatchOp{Op: OpAdd, Path: path, Value: value})
+		b.ops = append(b.ops, rfc6902.Op{Op: rfc6902.Add, Path: path, Value: value})
 	}
 	b.changed = append(b.changed, b.field(path))
 }
@@ -495,7 +485,7 @@ func (b *builder) label(s subsetRef, rev string) {
 	path := base + "/labels/" + jsonpointer.Escape(cutoverv1alpha1.LabelRevision)
 	if len(s.labels) == 0 {
 		// The labels map may be absent: add the whole map.
-		b.ops = append(b.ops, JSONPatchOp{Op: OpAdd, Path: base + "/labels",
+		b.ops = append(b.ops, rfc6902.Op{Op: rfc6902.Add, Path: base + "/labels",
 			Value: map[string]string{cutoverv1alpha1.LabelRevision: rev}})
 		b.changed = append(b.changed, b.field(path))
 		return

@@ -53,16 +53,6 @@ const (
 // ("/spec/selector/cutover.dev~1revision").
 var RevisionPath = SelectorPath + "/" + jsonpointer.Escape(cutoverv1alpha1.LabelRevision)
 
-// JSON patch operations used by SelectorPatch.
-const (
-	OpTest    = "test"
-	OpAdd     = "add"
-	OpReplace = "replace"
-)
-
-// PatchOp is one RFC 6902 JSON patch operation.
-type PatchOp = rfc6902.Op
-
 // SelectorPatch returns the JSON patch that makes a Service whose selector is selector (and
 // whose metadata.resourceVersion is resourceVersion) select revision, or nil when it already
 // does. It writes only the revision key:
@@ -75,22 +65,22 @@ type PatchOp = rfc6902.Op
 //
 // A failed test makes the API server reject the whole patch (422), so a stale read never
 // overwrites a concurrent change.
-func SelectorPatch(selector map[string]string, resourceVersion, revision string) []PatchOp {
+func SelectorPatch(selector map[string]string, resourceVersion, revision string) []rfc6902.Op {
 	old, ok := selector[cutoverv1alpha1.LabelRevision]
 	switch {
 	case ok && old == revision:
 		return nil
 	case ok:
-		return []PatchOp{
-			{Op: OpTest, Path: RevisionPath, Value: old},
-			{Op: OpReplace, Path: RevisionPath, Value: revision},
+		return []rfc6902.Op{
+			{Op: rfc6902.Test, Path: RevisionPath, Value: old},
+			{Op: rfc6902.Replace, Path: RevisionPath, Value: revision},
 		}
 	case len(selector) > 0:
-		return []PatchOp{{Op: OpAdd, Path: RevisionPath, Value: revision}}
+		return []rfc6902.Op{{Op: rfc6902.Add, Path: RevisionPath, Value: revision}}
 	default:
-		return []PatchOp{
-			{Op: OpTest, Path: ResourceVersionPath, Value: resourceVersion},
-			{Op: OpAdd, Path: SelectorPath, Value: map[string]string{cutoverv1alpha1.LabelRevision: revision}},
+		return []rfc6902.Op{
+			{Op: rfc6902.Test, Path: ResourceVersionPath, Value: resourceVersion},
+			{Op: rfc6902.Add, Path: SelectorPath, Value: map[string]string{cutoverv1alpha1.LabelRevision: revision}},
 		}
 	}
 }
@@ -173,7 +163,7 @@ func (s *Switcher) get(ctx context.Context, namespace, name string) (*corev1.Ser
 
 // apply sends ops as one JSON patch and reports whether there was anything to send. A patch
 // rejected because one of its tests no longer holds becomes a Conflict error.
-func (s *Switcher) apply(ctx context.Context, namespace, name string, ops []PatchOp) (bool, error) {
+func (s *Switcher) apply(ctx context.Context, namespace, name string, ops []rfc6902.Op) (bool, error) {
 	if len(ops) == 0 {
 		return false, nil
 	}
@@ -205,13 +195,13 @@ func (s *Switcher) apply(ctx context.Context, namespace, name string, ops []Patc
 
 // staleTest re-reads the Service and returns why one of the test ops of ops no longer holds, or
 // "" when they all hold (or the Service cannot be read).
-func (s *Switcher) staleTest(ctx context.Context, namespace, name string, ops []PatchOp) string {
+func (s *Switcher) staleTest(ctx context.Context, namespace, name string, ops []rfc6902.Op) string {
 	svc := &corev1.Service{}
 	if err := s.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, svc); err != nil {
 		return ""
 	}
 	for _, op := range ops {
-		if op.Op != OpTest {
+		if op.Op != rfc6902.Test {
 			continue
 		}
 		switch op.Path {

@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
+	"github.com/cutover-dev/cutover/internal/rfc6902"
 	"github.com/cutover-dev/cutover/internal/traffic"
 	"github.com/cutover-dev/cutover/internal/traffic/service"
 )
@@ -60,7 +61,7 @@ type recordingClient struct {
 
 type recordedPatch struct {
 	patchType types.PatchType
-	ops       []service.PatchOp
+	ops       []rfc6902.Op
 	owner     string
 }
 
@@ -69,7 +70,7 @@ func (c *recordingClient) Patch(ctx context.Context, obj client.Object, patch cl
 	if err != nil {
 		return err
 	}
-	var ops []service.PatchOp
+	var ops []rfc6902.Op
 	if patch.Type() == types.JSONPatchType {
 		if err := json.Unmarshal(data, &ops); err != nil {
 			return err
@@ -255,7 +256,7 @@ func TestPointAddsOnlyTheRevisionKey(t *testing.T) {
 			}
 		}
 	}
-	wantOps := []service.PatchOp{
+	wantOps := []rfc6902.Op{
 		{Op: "test", Path: service.RevisionPath, Value: "rev-a"},
 		{Op: "replace", Path: service.RevisionPath, Value: "rev-b"},
 	}
