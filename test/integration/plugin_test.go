@@ -182,7 +182,13 @@ func TestPluginDrivesACanary(t *testing.T) {
 	g.Eventually(func(g Gomega) cutoverv1alpha1.RolloutPhase { return getRollout(g, ns, "web").Status.Phase }).
 		Should(Equal(cutoverv1alpha1.PhasePaused))
 
-	tree := expectOK(g, runPlugin("-n", ns, "get", "rollout", "web"))
+	// The stable ReplicaSet's counts follow its scale-down once the ReplicaSet controller has
+	// removed the pod, which may be after the status write that records the pause.
+	var tree string
+	g.Eventually(func(g Gomega) string {
+		tree = expectOK(g, runPlugin("-n", ns, "get", "rollout", "web"))
+		return tree
+	}).Should(ContainSubstring("replicaset web-" + stable + "  desired 3, current 3, ready 3, available 3"))
 	g.Expect(tree).To(ContainSubstring("Rollout " + ns + "/web  Paused"))
 	g.Expect(tree).To(ContainSubstring("Step:        2/4: pause (until promoted)"))
 	g.Expect(tree).To(ContainSubstring("Traffic:     25% to " + canary + ", 75% to " + stable))
