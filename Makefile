@@ -103,7 +103,8 @@ bench-scale: control-plane ## The scale benchmark at 1,000 and 5,000 Rollouts (a
 ##@ Local control plane
 
 .PHONY: control-plane
-control-plane: $(LOCALBIN) ## Build (once, cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok.
+control-plane: ## Build (once, cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok.
+	@mkdir -p "$(LOCALBIN)"  # LOCALBIN is defined below, so it cannot be a prerequisite here
 	@ln -sfn "$$(hack/control-plane.sh)" "$(LOCALBIN)/k8s"
 
 .PHONY: cluster-up

@@ -182,10 +182,12 @@ func TestPluginDrivesACanary(t *testing.T) {
 	g.Eventually(func(g Gomega) cutoverv1alpha1.RolloutPhase { return getRollout(g, ns, "web").Status.Phase }).
 		Should(Equal(cutoverv1alpha1.PhasePaused))
 
-	// The stable ReplicaSet's counts follow its scale-down once the ReplicaSet controller has
-	// removed the pod, which may be after the status write that records the pause.
+	// The test plays the ReplicaSet controller: the stable ReplicaSet's counts follow its
+	// scale-down only once markAvailable has seen that scale, which may be after the last
+	// markAvailable of walkToFirstPause.
 	var tree string
 	g.Eventually(func(g Gomega) string {
+		markAvailable(g, ns, "web")
 		tree = expectOK(g, runPlugin("-n", ns, "get", "rollout", "web"))
 		return tree
 	}).Should(ContainSubstring("replicaset web-" + stable + "  desired 3, current 3, ready 3, available 3"))
