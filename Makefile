@@ -8,6 +8,9 @@
 # The manager's image: the one of config/manager/manager.yaml and of charts/cutover/values.yaml
 # (keep the three alike; dist/install.yaml is built with it).
 IMG ?= cutover:latest
+# Where the tools and the control plane's link go. Defined up here because targets above the
+# Dependencies section name it as a prerequisite, which make expands as it reads them.
+LOCALBIN ?= $(shell pwd)/bin
 SHELL = /usr/bin/env bash -o pipefail
 .SHELLFLAGS = -ec
 export GOTOOLCHAIN = local
@@ -103,8 +106,7 @@ bench-scale: control-plane ## The scale benchmark at 1,000 and 5,000 Rollouts (a
 ##@ Local control plane
 
 .PHONY: control-plane
-control-plane: ## Build (once, cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok.
-	@mkdir -p "$(LOCALBIN)"  # LOCALBIN is defined below, so it cannot be a prerequisite here
+control-plane: $(LOCALBIN) ## Build (once, cached) etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok.
 	@ln -sfn "$$(hack/control-plane.sh)" "$(LOCALBIN)/k8s"
 
 .PHONY: cluster-up
@@ -155,7 +157,6 @@ build-installer: manifests generate kustomize ## Write dist/install.yaml (config
 
 ##@ Dependencies
 
-LOCALBIN ?= $(shell pwd)/bin
 $(LOCALBIN):
 	mkdir -p "$(LOCALBIN)"
 
