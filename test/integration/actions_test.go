@@ -169,7 +169,8 @@ func setSpecPaused(g Gomega, ns, name string, paused bool) {
 }
 
 // walkToFirstPause starts a canary with img and walks it to 25% with the canary available: the
-// stable revision at 3, the canary at 1, at step 1 (a pause).
+// stable revision at 3, the canary at 1, at step 1 (a pause), with every ReplicaSet counting the
+// pods of its size.
 func walkToFirstPause(g *WithT, ns, name, stable, img string) string {
 	canary := startCanary(g, ns, name, img, stable)
 	g.Eventually(func(g Gomega) map[string]int32 { return sizes(g, ns, name) }).
@@ -181,6 +182,7 @@ func walkToFirstPause(g *WithT, ns, name, stable, img string) string {
 		g.Expect(stepOf(r)).To(Equal(int32(1)))
 		g.Expect(r.Status.CanaryWeight).To(Equal(int32(25)))
 		g.Expect(r.Status.CurrentRevision).To(Equal(canary))
+		expectCountsSettled(g, ns, name)
 	}).Should(Succeed())
 	return canary
 }

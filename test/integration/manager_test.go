@@ -287,6 +287,16 @@ func markAvailable(g Gomega, ns, name string) {
 	}
 }
 
+// expectCountsSettled checks that each ReplicaSet of a Rollout counts the pods of its size: the
+// test, playing the ReplicaSet controller, has seen every scale (markAvailable may have run
+// just before the last one).
+func expectCountsSettled(g Gomega, ns, name string) {
+	for rev, rs := range replicaSets(g, ns, name) {
+		g.Expect(rs.Status.AvailableReplicas).To(Equal(ptr.Deref(rs.Spec.Replicas, 1)), "revision %s", rev)
+		g.Expect(rs.Status.ObservedGeneration).To(Equal(rs.Generation), "revision %s", rev)
+	}
+}
+
 // getRollout reads a Rollout.
 func getRollout(g Gomega, ns, name string) *cutoverv1alpha1.Rollout {
 	ro := &cutoverv1alpha1.Rollout{}
