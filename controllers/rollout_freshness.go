@@ -37,18 +37,21 @@ import (
 // changed since they were read) runs again.
 const staleRetry = 25 * time.Millisecond
 
-// ownWriteSeenRetry is the safety net of a reconcile that found the cache behind one of
-// Cutover's own writes, to the Rollout or to one of its ReplicaSets. The write's watch event
-// brings the next round as soon as the cache holds it: every ReplicaSet event does, and for the
-// Rollout, ownWrites.await and enqueueCaughtUp.
+// ownWriteSeenRetry is the safety net of a reconcile that found the cache behind Cutover's own
+// write to the Rollout. The write's watch event brings the next round as soon as the cache holds
+// it (ownWrites.await, enqueueCaughtUp).
 const ownWriteSeenRetry = time.Second
+
+// scaleSeenRetry is the safety net of a reconcile that found the cache behind Cutover's own
+// scale of a ReplicaSet. The scale's watch event brings the next round as soon as the cache
+// holds it.
+const scaleSeenRetry = time.Second
 
 // ownWrites remembers, for each Rollout, the resourceVersions that Cutover's own writes to it
 // (or, in a second instance, to its ReplicaSets) have replaced. The cache catches up with a
 // write only when its watch event arrives, and a reconcile triggered meanwhile (by a ReplicaSet
 // event, say) would read a copy older than what Cutover itself wrote: its status patch would be
-// refused, or it would act on an annotation it has already removed. Such a reconcile is put
-// off instead, without a request to the API server.
+// refused, or it would act on an annotation it has already removed. Such a reconcile is put off instead, without a request to the API server.
 //
 // Resource versions are only compared for equality. The memory is an optimisation: a new
 // process starts from a fresh cache and needs none, and the optimistic lock on the status patch

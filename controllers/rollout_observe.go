@@ -43,7 +43,7 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 		return ctrl.Result{}, err
 	}
 	if r.cacheBehindScales(ctx, s.rollout, all) {
-		return ctrl.Result{RequeueAfter: ownWriteSeenRetry}, errWaiting
+		return ctrl.Result{RequeueAfter: scaleSeenRetry}, errWaiting
 	}
 	if err := r.observeRevision(ctx, s, all); err != nil {
 		return ctrl.Result{}, err
