@@ -25,6 +25,7 @@ import (
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
@@ -119,9 +120,18 @@ const (
 )
 
 func (r *RolloutReconciler) reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	ro, wait, err := r.readRollout(ctx, req.NamespacedName)
-	if ro == nil {
-		return ctrl.Result{RequeueAfter: wait}, err
+	ro := &cutoverv1alpha1.Rollout{}
+	if err := r.Get(ctx, req.NamespacedName, ro); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.own.forget(req.NamespacedName)
+			r.ownScales.forget(req.NamespacedName)
+			r.Metrics.Forget(req.Namespace, req.Name)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if r.own.stale(req.NamespacedName, ro.ResourceVersion) {
+		ctrl.LoggerFrom(ctx).V(1).Info("Waiting for the cache to see Cutover's own write", "resourceVersion", ro.ResourceVersion)
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	if !ro.DeletionTimestamp.IsZero() {
 		// ReplicaSets are owned by the Rollout and go with it through garbage collection; the
@@ -168,8 +178,6 @@ func (r *RolloutReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// the head of the queue (see userChangePriority).
 		For(&cutoverv1alpha1.Rollout{}, builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
 		Watches(&cutoverv1alpha1.Rollout{}, enqueueFirst(), builder.WithPredicates(changed)).
-		// A round put off until the cache holds Cutover's own write runs when it does.
-		Watches(&cutoverv1alpha1.Rollout{}, r.enqueueCaughtUp()).
 		Watches(&appsv1.ReplicaSet{}, handler.EnqueueRequestsFromMapFunc(ownerRollout)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: max(r.Concurrency, 1)}).
 		Named("rollout")

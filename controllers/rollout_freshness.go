@@ -17,30 +17,16 @@ limitations under the License.
 package controllers
 
 import (
-	"context"
 	"sync"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/event"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-
-	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
 
-// staleRetry is how soon a reconcile whose removal of action annotations was refused (they
-// changed since they were read) runs again.
+// staleRetry is how soon a reconcile that found the cache behind Cutover's own write to the
+// Rollout runs again. It polls: the watch event of a status write brings no round (see
+// SetupWithManager).
 const staleRetry = 25 * time.Millisecond
-
-// ownWriteSeenRetry is the safety net of a reconcile that found the cache behind Cutover's own
-// write to the Rollout. The write's watch event brings the next round as soon as the cache holds
-// it (ownWrites.await, enqueueCaughtUp).
-const ownWriteSeenRetry = time.Second
 
 // scaleSeenRetry is the safety net of a reconcile that found the cache behind Cutover's own
 // scale of a ReplicaSet. The scale's watch event brings the next round as soon as the cache
@@ -59,7 +45,6 @@ const scaleSeenRetry = time.Second
 type ownWrites struct {
 	mu         sync.Mutex
 	superseded map[types.NamespacedName]map[string]struct{}
-	waiting    map[types.NamespacedName]struct{} // keys whose reconcile was put off (await)
 }
 
 // wrote records that Cutover replaced version before of the Rollout key with a write of its own
@@ -93,35 +78,7 @@ func (o *ownWrites) stale(key types.NamespacedName, rvs ...string) bool {
 		}
 	}
 	delete(o.superseded, key)
-	delete(o.waiting, key)
 	return false
-}
-
-// await records that a reconcile of key was put off until the cache holds Cutover's own write,
-// so that the watch event that brings it there brings the next round too (caughtUp).
-func (o *ownWrites) await(key types.NamespacedName) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.waiting == nil {
-		o.waiting = map[types.NamespacedName]struct{}{}
-	}
-	o.waiting[key] = struct{}{}
-}
-
-// caughtUp reports whether a watch event that leaves key at version rv is the one a put-off
-// reconcile awaits: one is waiting, and rv is not a version Cutover's own writes replaced. It
-// ends the wait, so a later event brings no round of its own.
-func (o *ownWrites) caughtUp(key types.NamespacedName, rv string) bool {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, ok := o.waiting[key]; !ok {
-		return false
-	}
-	if _, ok := o.superseded[key][rv]; ok {
-		return false
-	}
-	delete(o.waiting, key)
-	return true
 }
 
 // forget drops the record of a Rollout that is gone.
@@ -129,46 +86,6 @@ func (o *ownWrites) forget(key types.NamespacedName) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	delete(o.superseded, key)
-	delete(o.waiting, key)
-}
-
-// readRollout reads a Rollout from the cache. It returns nil when the Rollout is gone (and
-// forgets it), or when the cache is still behind Cutover's own write to it: then the round is
-// put off, and wait is its safety net, for the write's watch event brings the next round
-// (enqueueCaughtUp).
-func (r *RolloutReconciler) readRollout(ctx context.Context, key types.NamespacedName) (*cutoverv1alpha1.Rollout, time.Duration, error) {
-	ro := &cutoverv1alpha1.Rollout{}
-	for read := 1; ; read++ {
-		if err := r.Get(ctx, key, ro); err != nil {
-			if apierrors.IsNotFound(err) {
-				r.own.forget(key)
-				r.ownScales.forget(key)
-				r.Metrics.Forget(key.Namespace, key.Name)
-			}
-			return nil, 0, client.IgnoreNotFound(err)
-		}
-		if !r.own.stale(key, ro.ResourceVersion) {
-			return ro, 0, nil
-		}
-		if read == 2 {
-			ctrl.LoggerFrom(ctx).V(1).Info("Waiting for the cache to see Cutover's own write", "resourceVersion", ro.ResourceVersion)
-			return nil, ownWriteSeenRetry, nil
-		}
-		// The event may have reached the cache between the read and the wait's record, when
-		// nothing was waiting for it: read once more after recording the wait.
-		r.own.await(key)
-	}
-}
-
-// enqueueCaughtUp enqueues a Rollout whose round was put off (readRollout) once a watch event
-// shows that the cache holds Cutover's own write. Other status-only events bring no round.
-func (r *RolloutReconciler) enqueueCaughtUp() handler.EventHandler {
-	return handler.Funcs{UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-		key := client.ObjectKeyFromObject(e.ObjectNew)
-		if r.own.caughtUp(key, e.ObjectNew.GetResourceVersion()) {
-			q.Add(reconcile.Request{NamespacedName: key})
-		}
-	}}
 }
 
 // deletionMemory is how long Cutover remembers a ReplicaSet it deleted: far longer than the
