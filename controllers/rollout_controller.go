@@ -77,6 +77,9 @@ type RolloutReconciler struct {
 	own ownWrites
 	// ownScales holds, under each Rollout's key, the ReplicaSet versions its scales replaced.
 	ownScales ownWrites
+	// ownRouting holds, under each Rollout's key, the routing object versions its patches
+	// replaced.
+	ownRouting ownWrites
 	// deletions keeps a ReplicaSet from being deleted twice before the cache sees it go.
 	deletions ownDeletions
 }
@@ -125,6 +128,7 @@ func (r *RolloutReconciler) reconcile(ctx context.Context, req ctrl.Request) (re
 		if apierrors.IsNotFound(err) {
 			r.own.forget(req.NamespacedName)
 			r.ownScales.forget(req.NamespacedName)
+			r.ownRouting.forget(req.NamespacedName)
 			r.Metrics.Forget(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)

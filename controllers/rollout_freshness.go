@@ -28,13 +28,13 @@ import (
 // SetupWithManager).
 const staleRetry = 25 * time.Millisecond
 
-// scaleSeenRetry is the safety net of a reconcile that found the cache behind Cutover's own
-// scale of a ReplicaSet. The scale's watch event brings the next round as soon as the cache
-// holds it.
-const scaleSeenRetry = time.Second
+// watchEventRetry is the safety net of a reconcile that found the cache behind Cutover's own
+// scale of a ReplicaSet or patch of a routing object. That write's watch event brings the next
+// round as soon as the cache holds it.
+const watchEventRetry = time.Second
 
 // ownWrites remembers, for each Rollout, the resourceVersions that Cutover's own writes to it
-// (or, in a second instance, to its ReplicaSets) have replaced. The cache catches up with a
+// (or, in other instances, to its ReplicaSets or its routing objects) have replaced. The cache catches up with a
 // write only when its watch event arrives, and a reconcile triggered meanwhile (by a ReplicaSet
 // event, say) would read a copy older than what Cutover itself wrote: its status patch would be
 // refused, or it would act on an annotation it has already removed. Such a reconcile is put off instead, without a request to the API server.
@@ -51,18 +51,29 @@ type ownWrites struct {
 // that left version after. A write that changed nothing keeps the version (the API server does
 // not bump it for a no-op patch), and then nothing was replaced.
 func (o *ownWrites) wrote(key types.NamespacedName, before, after string) {
-	if before == "" || before == after {
+	if before == after {
 		return
 	}
+	o.replaced(key, before)
+}
+
+// replaced records that Cutover's own writes replaced the versions rvs of objects under key.
+// The routing objects' are named with their object (see traffic.Observed.Versions).
+func (o *ownWrites) replaced(key types.NamespacedName, rvs ...string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.superseded == nil {
-		o.superseded = map[types.NamespacedName]map[string]struct{}{}
+	for _, rv := range rvs {
+		if rv == "" {
+			continue
+		}
+		if o.superseded == nil {
+			o.superseded = map[types.NamespacedName]map[string]struct{}{}
+		}
+		if o.superseded[key] == nil {
+			o.superseded[key] = map[string]struct{}{}
+		}
+		o.superseded[key][rv] = struct{}{}
 	}
-	if o.superseded[key] == nil {
-		o.superseded[key] = map[string]struct{}{}
-	}
-	o.superseded[key][before] = struct{}{}
 }
 
 // stale reports whether any of the versions rvs of the objects under key was replaced by one

@@ -43,12 +43,14 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 		return ctrl.Result{}, err
 	}
 	if r.cacheBehindScales(ctx, s.rollout, all) {
-		return ctrl.Result{RequeueAfter: scaleSeenRetry}, errWaiting
+		return ctrl.Result{RequeueAfter: watchEventRetry}, errWaiting
 	}
 	if err := r.observeRevision(ctx, s, all); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.observeTraffic(ctx, s); err != nil {
+	if err := r.observeTraffic(ctx, s); errors.Is(err, errWaiting) {
+		return ctrl.Result{RequeueAfter: watchEventRetry}, err
+	} else if err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.observeServices(ctx, s); err != nil {

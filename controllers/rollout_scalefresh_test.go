@@ -67,8 +67,8 @@ func TestARoundWaitsForTheCacheToSeeItsScale(t *testing.T) {
 		}
 		s := &rolloutScope{rollout: read, base: read.DeepCopy(), now: time.Now()}
 		res, err := r.observe(ctx, s)
-		if errors.Is(err, errWaiting) && res.RequeueAfter != scaleSeenRetry {
-			t.Errorf("a round put off asks to run again after %v, want the safety net %v", res.RequeueAfter, scaleSeenRetry)
+		if errors.Is(err, errWaiting) && res.RequeueAfter != watchEventRetry {
+			t.Errorf("a round put off asks to run again after %v, want the safety net %v", res.RequeueAfter, watchEventRetry)
 		}
 		return s, err
 	}

@@ -50,6 +50,13 @@ type Observed struct {
 	// Corrected lists the fields the Router had to change to reach the desired split, as
 	// "<kind>/<namespace>/<name> <json path>" (empty when they already matched).
 	Corrected []string
+	// Versions name the versions of the routing objects as read, one per object, as
+	// "<kind>/<namespace>/<name>@<resourceVersion>".
+	Versions []string
+	// Replaced names, in the same form, the versions as read of the objects the Router's
+	// patches changed: a later read that still finds one of them reads a copy from before the
+	// patch (a cache that has not had its watch event yet). Empty when nothing was patched.
+	Replaced []string
 }
 
 // Router drives routing objects toward a desired split.

@@ -82,13 +82,15 @@ func (r *Router) Observe(ctx context.Context, ro *cutoverv1alpha1.Rollout) (traf
 	if err != nil {
 		return traffic.Observed{}, err
 	}
-	return st.observe(), nil
+	obs := st.observe()
+	obs.Versions = versions(vs, dr)
+	return obs, nil
 }
 
 // Reconcile implements traffic.Router: it reads the objects, plans with Plan and applies the
 // patches in order (the DestinationRule first). Every object is validated before anything is
-// patched. When a patch fails, the error is returned with what was found and, in Corrected,
-// the fields the patches before it wrote.
+// patched. When a patch fails, the error is returned with what was found and, in Corrected and
+// Replaced, the fields the patches before it wrote and the versions they replaced.
 func (r *Router) Reconcile(ctx context.Context, ro *cutoverv1alpha1.Rollout, desired traffic.Split) (traffic.Observed, error) {
 	cfg, err := istioConfig(ro)
 	if err != nil {
@@ -102,8 +104,31 @@ func (r *Router) Reconcile(ctx context.Context, ro *cutoverv1alpha1.Rollout, des
 	if err != nil {
 		return traffic.Observed{}, err
 	}
+	observed.Versions = versions(vs, dr)
 	observed.Corrected, err = r.Apply(ctx, patches)
+	// Apply moved the resourceVersion of each object it patched to the one its write left.
+	for i, rv := range versions(vs, dr) {
+		if read := observed.Versions[i]; rv != read {
+			observed.Replaced = append(observed.Replaced, read)
+		}
+	}
 	return observed, err
+}
+
+// versions names the versions of the DestinationRule and the VirtualServices, in that order,
+// as traffic.Observed.Versions does.
+func versions(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRule) []string {
+	out := make([]string, 0, 1+len(vs))
+	out = append(out, version(dr))
+	for _, v := range vs {
+		out = append(out, version(v))
+	}
+	return out
+}
+
+// version names obj's version: "<kind>/<namespace>/<name>@<resourceVersion>".
+func version(obj client.Object) string {
+	return kindOf(obj) + "/" + obj.GetNamespace() + "/" + obj.GetName() + "@" + obj.GetResourceVersion()
 }
 
 // Apply applies patches in order, each one with a single JSON patch request, and stops at the

@@ -397,6 +397,47 @@ func TestApplyAsksOnlyForMetadata(t *testing.T) {
 	}
 }
 
+// TestRouterReportsTheVersionsItReplaced: Observe and Reconcile report the resourceVersions
+// they read (the DestinationRule's, then the VirtualServices'), and Reconcile the ones its
+// patches replaced, so that the caller can recognise a later read of a copy from before them.
+func TestRouterReportsTheVersionsItReplaced(t *testing.T) {
+	c, r, ro, ns := reconciled(t)
+	ctx := context.Background()
+	vs, dr := getVS(t, c, ns, "checkout"), getDR(t, c, ns)
+	drAt := func(rv string) string { return istio.KindDestinationRule + "/" + ns + "/checkout@" + rv }
+	vsAt := func(rv string) string { return istio.KindVirtualService + "/" + ns + "/checkout@" + rv }
+	read := []string{drAt(dr.ResourceVersion), vsAt(vs.ResourceVersion)}
+
+	obs, err := r.Observe(ctx, ro)
+	if err != nil {
+		t.Fatalf("Observe: %v", err)
+	}
+	if !slices.Equal(obs.Versions, read) || len(obs.Replaced) != 0 {
+		t.Errorf("Observe: Versions %v, Replaced %v; want %v and nothing replaced", obs.Versions, obs.Replaced, read)
+	}
+
+	// A new weight patches the VirtualService only: the DestinationRule's subsets already
+	// select s1 and c1.
+	obs, err = r.Reconcile(ctx, ro, traffic.Split{StableRevision: "s1", CanaryRevision: "c1", CanaryWeight: 50})
+	if err != nil {
+		t.Fatalf("Reconcile: %v", err)
+	}
+	after := getVS(t, c, ns, "checkout").ResourceVersion
+	if !slices.Equal(obs.Versions, read) || !slices.Equal(obs.Replaced, []string{vsAt(vs.ResourceVersion)}) || after == vs.ResourceVersion {
+		t.Errorf("Reconcile to 50%%: Versions %v, Replaced %v (VirtualService now at %s); want %v and the VirtualService's %s replaced",
+			obs.Versions, obs.Replaced, after, read, vs.ResourceVersion)
+	}
+
+	// The same split again writes nothing and replaces nothing.
+	obs, err = r.Reconcile(ctx, ro, traffic.Split{StableRevision: "s1", CanaryRevision: "c1", CanaryWeight: 50})
+	if err != nil {
+		t.Fatalf("Reconcile again: %v", err)
+	}
+	if want := []string{drAt(dr.ResourceVersion), vsAt(after)}; !slices.Equal(obs.Versions, want) || len(obs.Replaced) != 0 {
+		t.Errorf("Reconcile to the same split: Versions %v, Replaced %v; want %v and nothing replaced", obs.Versions, obs.Replaced, want)
+	}
+}
+
 func TestRouterValidatesEverythingBeforePatching(t *testing.T) {
 	c := envClient(t)
 	ctx := context.Background()
