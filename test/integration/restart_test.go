@@ -57,6 +57,7 @@ func recordSteps(ns, name string) *stepRecorder {
 		defer close(s.done)
 		tick := time.NewTicker(10 * time.Millisecond)
 		defer tick.Stop()
+		stopping := false
 		for {
 			ro := &cutoverv1alpha1.Rollout{}
 			if err := k8sClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, ro); err == nil {
@@ -69,7 +70,12 @@ func recordSteps(ns, name string) *stepRecorder {
 			}
 			select {
 			case <-s.stop:
-				return
+				// One last read: the caller stops once it saw a step itself, maybe less than a
+				// tick after the last read here.
+				if stopping {
+					return
+				}
+				stopping = true
 			case <-tick.C:
 			}
 		}
@@ -77,7 +83,7 @@ func recordSteps(ns, name string) *stepRecorder {
 	return s
 }
 
-// Stop ends the recording and returns the sequence.
+// Stop ends the recording, after one last read, and returns the sequence.
 func (s *stepRecorder) Stop() []int32 {
 	close(s.stop)
 	<-s.done
