@@ -18,12 +18,14 @@ package controllers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -160,14 +162,16 @@ func (r *RolloutReconciler) ensureFinalizer(ctx context.Context, s *rolloutScope
 	if controllerutil.ContainsFinalizer(ro, TrafficFinalizer) {
 		return nil
 	}
-	orig := ro.DeepCopy()
+	read := ro.ResourceVersion
 	controllerutil.AddFinalizer(ro, TrafficFinalizer)
-	// finalizers is a list, which a merge patch replaces whole: the optimistic lock keeps a
-	// finalizer another controller added since the read.
-	if err := r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
+	patch, err := finalizersPatch(ro)
+	if err != nil {
+		return err
+	}
+	if err := r.Patch(ctx, ro, patch, client.FieldOwner(FieldOwner)); err != nil {
 		return fmt.Errorf("adding finalizer %s: %w", TrafficFinalizer, err)
 	}
-	r.own.wrote(client.ObjectKeyFromObject(ro), orig.ResourceVersion, ro.ResourceVersion)
+	r.own.wrote(client.ObjectKeyFromObject(ro), read, ro.ResourceVersion)
 	// The answer replaced ro's metadata (resourceVersion, finalizers, and managedFields the
 	// cache would have trimmed): the base takes the same, or the status patch would carry the
 	// difference.
@@ -186,10 +190,32 @@ func (r *RolloutReconciler) reconcileDelete(ctx context.Context, ro *cutoverv1al
 			return ctrl.Result{}, fmt.Errorf("routing all traffic to stable before deletion: %w", err)
 		}
 	}
-	orig := ro.DeepCopy()
 	controllerutil.RemoveFinalizer(ro, TrafficFinalizer)
-	if err := r.Patch(ctx, ro, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}), client.FieldOwner(FieldOwner)); err != nil {
+	patch, err := finalizersPatch(ro)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.Patch(ctx, ro, patch, client.FieldOwner(FieldOwner)); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	return ctrl.Result{}, nil
+}
+
+// finalizersPatch is the merge patch that gives ro's metadata.finalizers to the stored Rollout.
+// A merge patch replaces a list whole, so it is locked on the resourceVersion ro was read at:
+// a finalizer another controller added since the read is never dropped, the patch is refused
+// (409) and the round runs again on fresh data. It is the patch client.MergeFrom with its
+// optimistic lock would send, without encoding and diffing two whole Rollouts to find it.
+func finalizersPatch(ro *cutoverv1alpha1.Rollout) (client.Patch, error) {
+	type metadata struct {
+		ResourceVersion string   `json:"resourceVersion"`
+		Finalizers      []string `json:"finalizers"`
+	}
+	data, err := json.Marshal(struct {
+		Metadata metadata `json:"metadata"`
+	}{metadata{ResourceVersion: ro.ResourceVersion, Finalizers: ro.Finalizers}})
+	if err != nil {
+		return nil, fmt.Errorf("encoding the finalizers patch: %w", err)
+	}
+	return client.RawPatch(types.MergePatchType, data), nil
 }
