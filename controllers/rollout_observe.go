@@ -48,13 +48,14 @@ func (r *RolloutReconciler) observe(ctx context.Context, s *rolloutScope) (ctrl.
 	if err := r.observeRevision(ctx, s, all); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.observeTraffic(ctx, s); errors.Is(err, errWaiting) {
-		return ctrl.Result{RequeueAfter: watchEventRetry}, err
-	} else if err != nil {
+	if err := r.observeTraffic(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.observeServices(ctx, s); err != nil {
 		return ctrl.Result{}, err
+	}
+	if r.cacheBehindRouting(ctx, s) {
+		return ctrl.Result{RequeueAfter: watchEventRetry}, errWaiting
 	}
 	r.checkGates(s)
 	classifyReplicaSets(s, all)
@@ -80,6 +81,19 @@ func (r *RolloutReconciler) cacheBehindScales(ctx context.Context, ro *cutoverv1
 		return false
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("Waiting for the cache to see Cutover's own scale")
+	return true
+}
+
+// cacheBehindRouting reports whether the cache still holds a routing object (a VirtualService,
+// the DestinationRule, a blue-green Service) as it was before one of Cutover's own patches to
+// it. A round that planned from that copy would plan as if the patch had not landed: the same
+// patch again, its test operations now false, a write the API server refuses (422). It is put
+// off like a round behind a scale (cacheBehindScales): the patch's watch event brings the next.
+func (r *RolloutReconciler) cacheBehindRouting(ctx context.Context, s *rolloutScope) bool {
+	if !r.ownRouting.stale(client.ObjectKeyFromObject(s.rollout), s.routingVersions...) {
+		return false
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Waiting for the cache to see Cutover's own routing patch")
 	return true
 }
 

@@ -20,11 +20,11 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	networkingv1alpha3 "istio.io/api/networking/v1alpha3"
 	networkingv1 "istio.io/client-go/pkg/apis/networking/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/utils/clock"
@@ -35,6 +35,7 @@ import (
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/plan"
 	"github.com/cutover-dev/cutover/internal/traffic/istio"
+	"github.com/cutover-dev/cutover/internal/traffic/service"
 )
 
 // TestARoundWaitsForTheCacheToSeeItsRoutingPatch: after Cutover patches a VirtualService or
@@ -90,15 +91,7 @@ func TestARoundWaitsForTheCacheToSeeItsRoutingPatch(t *testing.T) {
 		}
 		return out
 	}
-	observe := func() (*rolloutScope, error) {
-		ro := read()
-		s := &rolloutScope{rollout: ro, base: ro.DeepCopy(), now: time.Now()}
-		res, err := r.observe(ctx, s)
-		if errors.Is(err, errWaiting) && res.RequeueAfter != watchEventRetry {
-			t.Errorf("a round put off asks to run again after %v, want the safety net %v", res.RequeueAfter, watchEventRetry)
-		}
-		return s, err
-	}
+	observe := func() (*rolloutScope, error) { return observeRound(t, r, key) }
 	get := func(obj client.Object) client.Object {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 			t.Fatal(err)
@@ -120,8 +113,8 @@ func TestARoundWaitsForTheCacheToSeeItsRoutingPatch(t *testing.T) {
 
 	// The next round's cache still has both objects as they were.
 	cached[kindVirtualService], cached[kindDestinationRule] = oldVS, oldDR
-	if s, err := observe(); !errors.Is(err, errWaiting) || s.traffic != nil {
-		t.Fatalf("a round that reads the routing from before Cutover's patches = %v, traffic observed %v; want it put off before it plans", err, s.traffic)
+	if s, err := observe(); !errors.Is(err, errWaiting) || s.replicaSets != nil {
+		t.Fatalf("a round that reads the routing from before Cutover's patches = %v (ReplicaSets classified: %v); want it put off before it plans", err, s.replicaSets != nil)
 	}
 	// The DestinationRule's watch event arrives first: the VirtualService is still behind.
 	delete(cached, kindDestinationRule)
@@ -153,5 +146,50 @@ func TestARoundWaitsForTheCacheToSeeItsRoutingPatch(t *testing.T) {
 	delete(cached, kindVirtualService)
 	if s, err := observe(); err != nil || s.traffic == nil || s.traffic.CanaryWeight != 50 {
 		t.Fatalf("a round that reads the 50%% patch = %v, traffic %+v; want it run on 50%%", err, s.traffic)
+	}
+}
+
+// TestARoundWaitsForTheCacheToSeeItsServiceSwitch: the same for a blue-green Service. After
+// Cutover points the active Service at a revision, a round that reads the Service from before
+// that patch is put off; once the cache holds it, the round observes the new revision.
+func TestARoundWaitsForTheCacheToSeeItsServiceSwitch(t *testing.T) {
+	ro := &cutoverv1alpha1.Rollout{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "u1"},
+		Spec: cutoverv1alpha1.RolloutSpec{Strategy: cutoverv1alpha1.RolloutStrategy{
+			BlueGreen: &cutoverv1alpha1.BlueGreenStrategy{ActiveService: "web-active"}}},
+	}
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web-active", Namespace: "shop"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "web", cutoverv1alpha1.LabelRevision: "a"}}}
+	var cached *corev1.Service // what the cache answers for the Service; nil: the API server's answer
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(ro, svc).
+		WithIndex(&appsv1.ReplicaSet{}, replicaSetOwnerIndex, replicaSetOwner).
+		WithInterceptorFuncs(interceptor.Funcs{Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if o, ok := obj.(*corev1.Service); ok && cached != nil {
+				cached.DeepCopyInto(o)
+				return nil
+			}
+			return c.Get(ctx, key, obj, opts...)
+		}}).Build()
+	r := &RolloutReconciler{Client: c, Clock: clock.RealClock{}, Services: &service.Switcher{Client: c, FieldOwner: FieldOwner}}
+	ctx := context.Background()
+	observe := func() (*rolloutScope, error) { return observeRound(t, r, client.ObjectKeyFromObject(ro)) }
+
+	before := &corev1.Service{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(svc), before); err != nil {
+		t.Fatal(err)
+	}
+	s := &rolloutScope{rollout: ro, base: ro.DeepCopy(), plan: &plan.Output{Services: &plan.Services{Active: "b"}}}
+	if _, err := r.reconcileServices(ctx, s); err != nil {
+		t.Fatalf("pointing the active Service at b: %v", err)
+	}
+
+	cached = before
+	if s, err := observe(); !errors.Is(err, errWaiting) || s.replicaSets != nil {
+		t.Fatalf("a round that reads the Service from before Cutover's switch = %v; want it put off before it plans", err)
+	}
+	cached = nil
+	s, err := observe()
+	if err != nil || s.activeService != "b" {
+		t.Fatalf("a round that reads the switched Service = %v, active on %q; want it run, active on b", err, s.activeService)
 	}
 }

@@ -60,18 +60,7 @@ func TestARoundWaitsForTheCacheToSeeItsScale(t *testing.T) {
 		}}).Build()
 	r := &RolloutReconciler{Client: c, Clock: clock.RealClock{}}
 	ctx := context.Background()
-	observe := func() (*rolloutScope, error) {
-		read := &cutoverv1alpha1.Rollout{}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(ro), read); err != nil {
-			t.Fatal(err)
-		}
-		s := &rolloutScope{rollout: read, base: read.DeepCopy(), now: time.Now()}
-		res, err := r.observe(ctx, s)
-		if errors.Is(err, errWaiting) && res.RequeueAfter != watchEventRetry {
-			t.Errorf("a round put off asks to run again after %v, want the safety net %v", res.RequeueAfter, watchEventRetry)
-		}
-		return s, err
-	}
+	observe := func() (*rolloutScope, error) { return observeRound(t, r, client.ObjectKeyFromObject(ro)) }
 
 	before := &appsv1.ReplicaSetList{}
 	if err := c.List(ctx, before); err != nil || len(before.Items) != 1 {
@@ -107,4 +96,21 @@ func TestARoundWaitsForTheCacheToSeeItsScale(t *testing.T) {
 	if r.ownScales.stale(client.ObjectKeyFromObject(ro), before.Items[0].ResourceVersion) {
 		t.Error("the record of the scale outlived the round that saw it land")
 	}
+}
+
+// observeRound reads the Rollout key and runs the observe phase on it, as a round does. A round
+// put off for the cache must ask to run again after the safety net only: the watch event of the
+// write it waits for brings it.
+func observeRound(t *testing.T, r *RolloutReconciler, key client.ObjectKey) (*rolloutScope, error) {
+	t.Helper()
+	read := &cutoverv1alpha1.Rollout{}
+	if err := r.Get(context.Background(), key, read); err != nil {
+		t.Fatal(err)
+	}
+	s := &rolloutScope{rollout: read, base: read.DeepCopy(), now: time.Now()}
+	res, err := r.observe(context.Background(), s)
+	if errors.Is(err, errWaiting) && res.RequeueAfter != watchEventRetry {
+		t.Errorf("a round put off asks to run again after %v, want the safety net %v", res.RequeueAfter, watchEventRetry)
+	}
+	return s, err
 }

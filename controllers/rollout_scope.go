@@ -45,7 +45,10 @@ type rolloutScope struct {
 	traffic     *plan.Traffic           // what the traffic router found; nil without a router
 	// activeService is the revision the blue-green active Service selects ("" if none).
 	activeService string
-	blocked       *plan.Problem
+	// routingVersions name the versions of the routing objects read (VirtualServices,
+	// DestinationRule, Services), as traffic.Observed.Versions does.
+	routingVersions []string
+	blocked         *plan.Problem
 	// measurements are the gate measurements taken this round.
 	measurements map[string]plan.GateResult
 

@@ -22,6 +22,7 @@ import (
 	"fmt"
 
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 	"github.com/cutover-dev/cutover/internal/plan"
@@ -54,9 +55,12 @@ func (r *RolloutReconciler) observeServices(ctx context.Context, s *rolloutScope
 		return nil
 	}
 	for _, ref := range blueGreenServices(s.rollout) {
-		rev, err := r.Services.Observe(ctx, s.rollout.Namespace, ref.name)
-		if err == nil && ref.role == "activeService" {
-			s.activeService = rev
+		rev, version, err := r.Services.Observe(ctx, s.rollout.Namespace, ref.name)
+		if err == nil {
+			s.routingVersions = append(s.routingVersions, version)
+			if ref.role == "activeService" {
+				s.activeService = rev
+			}
 		}
 		switch {
 		case errors.Is(err, traffic.ErrReferenceNotFound):
@@ -86,11 +90,12 @@ func (r *RolloutReconciler) reconcileServices(ctx context.Context, s *rolloutSco
 		if rev == "" {
 			continue
 		}
-		ok, err := r.Services.Point(ctx, s.rollout.Namespace, ref.name, rev)
+		replaced, err := r.Services.Point(ctx, s.rollout.Namespace, ref.name, rev)
 		if err != nil {
 			return ctrl.Result{}, fmt.Errorf("pointing Service %s at revision %s: %w", ref.name, rev, err)
 		}
-		if ok {
+		if replaced != "" {
+			r.ownRouting.replaced(client.ObjectKeyFromObject(s.rollout), replaced)
 			changed = append(changed, fmt.Sprintf("Service %s/%s selector", s.rollout.Namespace, ref.name))
 		}
 	}

@@ -70,13 +70,7 @@ func (r *RolloutReconciler) observeTraffic(ctx context.Context, s *rolloutScope)
 	case err != nil:
 		return fmt.Errorf("reading the routing objects: %w", err)
 	}
-	// A copy from before Cutover's own last patch would be planned from as if that patch had
-	// not landed: the same patch again, its test operations now false (a write the API server
-	// refuses with 422). The round is put off instead; the patch's watch event brings the next.
-	if r.ownRouting.stale(client.ObjectKeyFromObject(ro), obs.Versions...) {
-		ctrl.LoggerFrom(ctx).V(1).Info("Waiting for the cache to see Cutover's own routing patch")
-		return errWaiting
-	}
+	s.routingVersions = append(s.routingVersions, obs.Versions...)
 	s.traffic = &plan.Traffic{StableRevision: obs.StableRevision, CanaryRevision: obs.CanaryRevision, CanaryWeight: obs.CanaryWeight}
 	return nil
 }

@@ -93,29 +93,41 @@ type Switcher struct {
 	FieldOwner string
 }
 
-// Observe returns the revision a Service's selector points at ("" when the key is absent).
-func (s *Switcher) Observe(ctx context.Context, namespace, name string) (string, error) {
+// Observe returns the revision a Service's selector points at ("" when the key is absent), and
+// the version of the Service it read, named as in traffic.Observed.Versions.
+func (s *Switcher) Observe(ctx context.Context, namespace, name string) (revision, version string, err error) {
+	svc, err := s.get(ctx, namespace, name)
+	if err != nil {
+		return "", "", err
+	}
+	return svc.Spec.Selector[cutoverv1alpha1.LabelRevision], versionOf(svc), nil
+}
+
+// Point sets spec.selector["cutover.dev/revision"] = revision on the Service. It reads the
+// Service, and patches only that key (see SelectorPatch); a concurrent change of the key between
+// the read and the patch fails the patch with a Conflict error (apierrors.IsConflict) rather than
+// being overwritten. A missing Service is an error wrapping traffic.ErrReferenceNotFound.
+//
+// replaced is the version of the Service the patch changed, as read and named as in
+// traffic.Observed.Replaced; "" when the Service already pointed at revision.
+func (s *Switcher) Point(ctx context.Context, namespace, name, revision string) (replaced string, err error) {
+	if revision == "" {
+		return "", fmt.Errorf("%s %s/%s: pointing at an empty revision", Kind, namespace, name)
+	}
 	svc, err := s.get(ctx, namespace, name)
 	if err != nil {
 		return "", err
 	}
-	return svc.Spec.Selector[cutoverv1alpha1.LabelRevision], nil
+	changed, err := s.apply(ctx, namespace, name, SelectorPatch(svc.Spec.Selector, svc.ResourceVersion, revision))
+	if !changed {
+		return "", err
+	}
+	return versionOf(svc), err
 }
 
-// Point sets spec.selector["cutover.dev/revision"] = revision on the Service and reports whether
-// it had to change it. It reads the Service, and patches only that key (see SelectorPatch); a
-// concurrent change of the key between the read and the patch fails the patch with a Conflict
-// error (apierrors.IsConflict) rather than being overwritten. A missing Service is an error
-// wrapping traffic.ErrReferenceNotFound.
-func (s *Switcher) Point(ctx context.Context, namespace, name, revision string) (changed bool, err error) {
-	if revision == "" {
-		return false, fmt.Errorf("%s %s/%s: pointing at an empty revision", Kind, namespace, name)
-	}
-	svc, err := s.get(ctx, namespace, name)
-	if err != nil {
-		return false, err
-	}
-	return s.apply(ctx, namespace, name, SelectorPatch(svc.Spec.Selector, svc.ResourceVersion, revision))
+// versionOf names the version of svc: "Service/<namespace>/<name>@<resourceVersion>".
+func versionOf(svc *corev1.Service) string {
+	return Kind + "/" + svc.Namespace + "/" + svc.Name + "@" + svc.ResourceVersion
 }
 
 // PointFrom moves the Service's revision key from the value from, as the caller observed it

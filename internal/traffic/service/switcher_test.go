@@ -165,16 +165,16 @@ func setRevisionKey(t *testing.T, ns, name, value string) {
 
 func point(t *testing.T, sw *service.Switcher, ns, name, revision string) bool {
 	t.Helper()
-	changed, err := sw.Point(t.Context(), ns, name, revision)
+	replaced, err := sw.Point(t.Context(), ns, name, revision)
 	if err != nil {
 		t.Fatalf("Point(%s/%s, %q): %v", ns, name, revision, err)
 	}
-	return changed
+	return replaced != ""
 }
 
 func observe(t *testing.T, sw *service.Switcher, ns, name string) string {
 	t.Helper()
-	rev, err := sw.Observe(t.Context(), ns, name)
+	rev, _, err := sw.Observe(t.Context(), ns, name)
 	if err != nil {
 		t.Fatalf("Observe(%s/%s): %v", ns, name, err)
 	}
@@ -374,7 +374,7 @@ func TestMissingServiceIsReferenceNotFound(t *testing.T) {
 	ns := newNamespace(t)
 	want := "Service " + ns + "/missing"
 	calls := map[string]func() error{
-		"Observe": func() error { _, err := sw.Observe(t.Context(), ns, "missing"); return err },
+		"Observe": func() error { _, _, err := sw.Observe(t.Context(), ns, "missing"); return err },
 		"Point":   func() error { _, err := sw.Point(t.Context(), ns, "missing", "rev-a"); return err },
 		"PointFrom absent": func() error {
 			_, err := sw.PointFrom(t.Context(), ns, "missing", "", "rev-a")
@@ -481,9 +481,9 @@ func TestPointRaceFailsTheTest(t *testing.T) {
 		createService(t, ns, "web", map[string]string{"app": "web", key: "rev-a"})
 		rc.beforePatch = func() { setRevisionKey(t, ns, "web", "rev-x") }
 
-		changed, err := sw.Point(t.Context(), ns, "web", "rev-b")
-		if !apierrors.IsConflict(err) || changed {
-			t.Fatalf("Point(rev-b) racing an edit = %v, %v; want a Conflict", changed, err)
+		replaced, err := sw.Point(t.Context(), ns, "web", "rev-b")
+		if !apierrors.IsConflict(err) || replaced != "" {
+			t.Fatalf("Point(rev-b) racing an edit = %q, %v; want a Conflict and nothing replaced", replaced, err)
 		}
 		if want := map[string]string{"app": "web", key: "rev-x"}; !maps.Equal(getService(t, ns, "web").Spec.Selector, want) {
 			t.Fatalf("selector = %v, want the concurrent edit %v", getService(t, ns, "web").Spec.Selector, want)
@@ -501,9 +501,9 @@ func TestPointRaceFailsTheTest(t *testing.T) {
 			}
 		}
 
-		changed, err := sw.Point(t.Context(), ns, "web", "rev-a")
-		if !apierrors.IsConflict(err) || changed {
-			t.Fatalf("Point(rev-a) racing a new selector = %v, %v; want a Conflict", changed, err)
+		replaced, err := sw.Point(t.Context(), ns, "web", "rev-a")
+		if !apierrors.IsConflict(err) || replaced != "" {
+			t.Fatalf("Point(rev-a) racing a new selector = %q, %v; want a Conflict and nothing replaced", replaced, err)
 		}
 		if want := map[string]string{"app": "web"}; !maps.Equal(getService(t, ns, "web").Spec.Selector, want) {
 			t.Fatalf("selector = %v, want the concurrent edit %v kept", getService(t, ns, "web").Spec.Selector, want)
@@ -538,5 +538,35 @@ func TestPointRejectsBadRevisions(t *testing.T) {
 	}
 	if got := getService(t, ns, "web").Spec.Selector[key]; got != "rev-a" {
 		t.Fatalf("selector key = %q, want rev-a", got)
+	}
+}
+
+// TestSwitcherReportsTheVersionItReplaced: Observe names the version of the Service it read,
+// and Point the version its patch replaced (nothing when the Service already selected the
+// revision), so that the caller can recognise a later read of a copy from before the patch.
+func TestSwitcherReportsTheVersionItReplaced(t *testing.T) {
+	sw, _ := newSwitcher(t)
+	ns := newNamespace(t)
+	createService(t, ns, "web", map[string]string{"app": "web", key: "rev-a"})
+	at := func(rv string) string { return service.Kind + "/" + ns + "/web@" + rv }
+	read := getService(t, ns, "web").ResourceVersion
+
+	rev, version, err := sw.Observe(t.Context(), ns, "web")
+	if err != nil || rev != "rev-a" || version != at(read) {
+		t.Fatalf("Observe = %q, %q, %v; want rev-a at %q", rev, version, err, at(read))
+	}
+	replaced, err := sw.Point(t.Context(), ns, "web", "rev-b")
+	if err != nil || replaced != at(read) {
+		t.Fatalf("Point(rev-b) = %q, %v; want the version read, %q, replaced", replaced, err, at(read))
+	}
+	after := getService(t, ns, "web").ResourceVersion
+	if after == read {
+		t.Fatalf("the switch left resourceVersion %s: the test needs a write that moves it", after)
+	}
+	if replaced, err := sw.Point(t.Context(), ns, "web", "rev-b"); err != nil || replaced != "" {
+		t.Errorf("Point(rev-b) again = %q, %v; want nothing replaced", replaced, err)
+	}
+	if _, version, _ := sw.Observe(t.Context(), ns, "web"); version != at(after) {
+		t.Errorf("Observe after the switch names %q, want %q", version, at(after))
 	}
 }
