@@ -34,14 +34,17 @@ const staleRetry = 25 * time.Millisecond
 const watchEventRetry = time.Second
 
 // ownWrites remembers, for each Rollout, the resourceVersions that Cutover's own writes to it
-// (or, in other instances, to its ReplicaSets or its routing objects) have replaced. The cache catches up with a
-// write only when its watch event arrives, and a reconcile triggered meanwhile (by a ReplicaSet
-// event, say) would read a copy older than what Cutover itself wrote: its status patch would be
-// refused, or it would act on an annotation it has already removed. Such a reconcile is put off instead, without a request to the API server.
+// (or, in other instances, to its ReplicaSets or its routing objects) have replaced. The cache
+// catches up with a write only when its watch event arrives, and a reconcile triggered meanwhile
+// (by a ReplicaSet event, say) would read a copy older than what Cutover itself wrote: its status
+// patch would be refused, or it would act on an annotation it has already removed. Such a
+// reconcile is put off instead, without a request to the API server.
 //
 // Resource versions are only compared for equality. The memory is an optimisation: a new
 // process starts from a fresh cache and needs none, and the optimistic lock on the status patch
-// still refuses any stale copy this misses.
+// (the test operations of a routing patch) still refuses any stale copy this misses. One case
+// it misses: a write of someone else's that lands between Cutover's read and its own write
+// leaves a version that is neither recorded nor as new as Cutover's write.
 type ownWrites struct {
 	mu         sync.Mutex
 	superseded map[types.NamespacedName]map[string]struct{}
