@@ -116,7 +116,12 @@ func TestARoundWaitsForTheCacheToSeeItsRoutingPatch(t *testing.T) {
 	if s, err := observe(); !errors.Is(err, errWaiting) || s.replicaSets != nil {
 		t.Fatalf("a round that reads the routing from before Cutover's patches = %v (ReplicaSets classified: %v); want it put off before it plans", err, s.replicaSets != nil)
 	}
-	// The DestinationRule's watch event arrives first: the VirtualService is still behind.
+	// Either object alone behind is enough to put the round off.
+	delete(cached, kindVirtualService)
+	if _, err := observe(); !errors.Is(err, errWaiting) {
+		t.Fatalf("a round that reads the DestinationRule from before Cutover's patch = %v, want it put off", err)
+	}
+	cached[kindVirtualService] = oldVS
 	delete(cached, kindDestinationRule)
 	if _, err := observe(); !errors.Is(err, errWaiting) {
 		t.Fatalf("a round that reads the VirtualService from before Cutover's patch = %v, want it put off", err)
