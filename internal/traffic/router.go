@@ -24,6 +24,8 @@ import (
 	"context"
 	"errors"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	cutoverv1alpha1 "github.com/cutover-dev/cutover/api/v1alpha1"
 )
 
@@ -57,6 +59,12 @@ type Observed struct {
 	// patches changed: a later read that still finds one of them reads a copy from before the
 	// patch (a cache that has not had its watch event yet). Empty when nothing was patched.
 	Replaced []string
+}
+
+// Version names obj's current version as Observed.Versions does:
+// "<kind>/<namespace>/<name>@<resourceVersion>".
+func Version(kind string, obj metav1.Object) string {
+	return kind + "/" + obj.GetNamespace() + "/" + obj.GetName() + "@" + obj.GetResourceVersion()
 }
 
 // Router drives routing objects toward a desired split.

@@ -126,9 +126,9 @@ func versions(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRul
 	return out
 }
 
-// version names obj's version: "<kind>/<namespace>/<name>@<resourceVersion>".
+// version names obj's version as traffic.Observed.Versions does.
 func version(obj client.Object) string {
-	return kindOf(obj) + "/" + obj.GetNamespace() + "/" + obj.GetName() + "@" + obj.GetResourceVersion()
+	return traffic.Version(kindOf(obj), obj)
 }
 
 // Apply applies patches in order, each one with a single JSON patch request, and stops at the

@@ -100,7 +100,7 @@ func (s *Switcher) Observe(ctx context.Context, namespace, name string) (revisio
 	if err != nil {
 		return "", "", err
 	}
-	return svc.Spec.Selector[cutoverv1alpha1.LabelRevision], versionOf(svc), nil
+	return svc.Spec.Selector[cutoverv1alpha1.LabelRevision], traffic.Version(Kind, svc), nil
 }
 
 // Point sets spec.selector["cutover.dev/revision"] = revision on the Service. It reads the
@@ -122,12 +122,7 @@ func (s *Switcher) Point(ctx context.Context, namespace, name, revision string) 
 	if !changed {
 		return "", err
 	}
-	return versionOf(svc), err
-}
-
-// versionOf names the version of svc: "Service/<namespace>/<name>@<resourceVersion>".
-func versionOf(svc *corev1.Service) string {
-	return Kind + "/" + svc.Namespace + "/" + svc.Name + "@" + svc.ResourceVersion
+	return traffic.Version(Kind, svc), err
 }
 
 // PointFrom moves the Service's revision key from the value from, as the caller observed it
