@@ -119,16 +119,11 @@ func (r *Router) Reconcile(ctx context.Context, ro *cutoverv1alpha1.Rollout, des
 // as traffic.Observed.Versions does.
 func versions(vs []*networkingv1.VirtualService, dr *networkingv1.DestinationRule) []string {
 	out := make([]string, 0, 1+len(vs))
-	out = append(out, version(dr))
+	out = append(out, traffic.Version(KindDestinationRule, dr))
 	for _, v := range vs {
-		out = append(out, version(v))
+		out = append(out, traffic.Version(KindVirtualService, v))
 	}
 	return out
-}
-
-// version names obj's version as traffic.Observed.Versions does.
-func version(obj client.Object) string {
-	return traffic.Version(kindOf(obj), obj)
 }
 
 // Apply applies patches in order, each one with a single JSON patch request, and stops at the
